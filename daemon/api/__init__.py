@@ -1,0 +1,1 @@
+"""The merchant-facing HTTP API (FastAPI on uvicorn)."""

@@ -1,0 +1,1 @@
+"""The ``paywatch`` command line (click)."""

@@ -1,0 +1,40 @@
+"""``paywatch``: run the daemon and administer it."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from daemon.cli.admin import apikey, config_group, db_group
+from daemon.cli.context import CliContext
+from daemon.cli.orders import address, order
+from daemon.cli.serve import demo, run
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    envvar="PAYWATCH_CONFIG",
+    help="Config file [default: $PAYWATCH_CONFIG, then /etc/paywatch/config.yaml]",
+)
+@click.version_option("0.1.0", prog_name="paywatch")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """paywatch: take crypto payments straight to wallets you control."""
+    ctx.obj = CliContext(config_path)
+    ctx.call_on_close(ctx.obj.close)
+
+
+for command in (config_group, db_group, apikey, address, order, run, demo):
+    cli.add_command(command)
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(message)s"
+    )
+    cli(prog_name="paywatch")

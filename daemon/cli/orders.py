@@ -1,0 +1,209 @@
+"""``address derive`` and ``order create|show|list|cancel``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import orjson
+
+from daemon.cli.admin import ensure_migrated
+from daemon.cli.context import CliContext, pass_ctx, service_failure
+from daemon.cli.output import emit_json, fields, table
+from daemon.config.durations import parse_duration
+from daemon.services.errors import ServiceError
+from daemon.services.orders import NewOrder
+
+STATUSES = ["pending", "processing", "paid", "expired", "cancelled", "invalid"]
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON")
+
+
+@click.group()
+def address() -> None:
+    """Receive addresses derived from the configured public keys."""
+
+
+@address.command("derive")
+@click.argument("chain")
+@click.option("--index", default=0, show_default=True, type=click.IntRange(0, 2**31 - 1))
+@click.option("--count", default=10, show_default=True, type=click.IntRange(1, 100000))
+@json_option
+@pass_ctx
+def address_derive(ctx: CliContext, chain: str, index: int, count: int, as_json: bool) -> None:
+    """Print addresses INDEX.. of CHAIN: check them against your wallet's."""
+    info = ctx.container.registry.get(chain)
+    if info is None:
+        known = ", ".join(ctx.container.registry.names()) or "none configured"
+        raise click.ClickException(f"chain {chain!r} is not configured ({known})")
+    count = min(count, 2**31 - index)
+    derived = info.deriver.derive_many(index, count)
+    if as_json:
+        emit_json([{"index": d.index, "address": d.address} for d in derived])
+        return
+    table([(d.index, d.address) for d in derived], ["INDEX", "ADDRESS"])
+
+
+def _order_row(view: dict[str, Any]) -> tuple[object, ...]:
+    return (
+        view["id"],
+        view["order_id"],
+        view["chain"],
+        f"{view['amount']} {view['asset']}",
+        view["status"],
+        view["exception"],
+        view["received"],
+        view["expires_at"],
+    )
+
+
+ORDER_HEADERS = ["ID", "ORDER", "CHAIN", "AMOUNT", "STATUS", "EXCEPTION", "RECEIVED", "EXPIRES"]
+
+
+def _show(view: dict[str, Any]) -> None:
+    fields(
+        [
+            ("id", view["id"]),
+            ("order_id", view["order_id"]),
+            ("chain", view["chain"]),
+            ("amount", f"{view['amount']} {view['asset']} ({view['amount_base']} base units)"),
+            ("address", f"{view['address']} (index {view['derivation_index']})"),
+            ("payment_uri", view["payment_uri"]),
+            ("status", view["status"]),
+            ("exception", view["exception"]),
+            ("received", f"{view['received']} ({view['received_confirmed']} confirmed)"),
+            ("confirmations", view["confirmations_required"]),
+            ("created_at", view["created_at"]),
+            ("expires_at", view["expires_at"]),
+            ("callback_url", view["callback_url"]),
+            ("payments", len(view["payments"])),
+        ]
+    )
+    for p in view["payments"]:
+        click.echo(f"  - {p['tx_hash']}:{p['index']} {p['amount_base']} {p['asset']} {p['status']}")
+
+
+@click.group()
+def order() -> None:
+    """Create, inspect and cancel orders."""
+
+
+@order.command("create")
+@click.option("--chain", required=True, help="A configured chain name")
+@click.option("--asset", required=True, help="BTC, ETH, USDC, ...")
+@click.option("--amount", required=True, help='Decimal amount in asset units, e.g. "0.015"')
+@click.option("--order-id", required=True, help="Your reference for the order")
+@click.option("--expires-in", default=None, help="e.g. 15m, 2h [default: orders.expires_in]")
+@click.option("--confirmations", default=None, help='A depth, or "finalized" (EVM)')
+@click.option("--callback-url", default=None, help="Webhook URL for this order")
+@click.option("--metadata", default=None, help="A JSON object stored with the order")
+@json_option
+@pass_ctx
+def order_create(
+    ctx: CliContext,
+    chain: str,
+    asset: str,
+    amount: str,
+    order_id: str,
+    expires_in: str | None,
+    confirmations: str | None,
+    callback_url: str | None,
+    metadata: str | None,
+    as_json: bool,
+) -> None:
+    """Create an order and print its payment address."""
+    try:
+        expires = parse_duration(expires_in) if expires_in is not None else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--expires-in") from None
+    depth: int | str | None = confirmations
+    if confirmations is not None and confirmations != "finalized":
+        if not confirmations.isdigit():
+            raise click.BadParameter('a depth or "finalized"', param_hint="--confirmations")
+        depth = int(confirmations)
+    meta = None
+    if metadata is not None:
+        try:
+            meta = orjson.loads(metadata)
+        except orjson.JSONDecodeError:
+            meta = None
+        if not isinstance(meta, dict):
+            raise click.BadParameter("must be a JSON object", param_hint="--metadata")
+    request = NewOrder(
+        order_id=order_id,
+        chain=chain,
+        asset=asset,
+        amount=amount,
+        expires_in=expires,
+        confirmations=depth,
+        callback_url=callback_url,
+        metadata=meta,
+    )
+    ensure_migrated(ctx)
+    c = ctx.container
+    try:
+        view, _ = c.db.write(lambda conn: c.orders.create(conn, request, c.clock()))
+    except ServiceError as exc:
+        raise service_failure(exc) from None
+    emit_json(view) if as_json else _show(view)
+
+
+@order.command("show")
+@click.argument("order_id")
+@json_option
+@pass_ctx
+def order_show(ctx: CliContext, order_id: str, as_json: bool) -> None:
+    """Show one order (by its paywatch id, ord_...)."""
+    ensure_migrated(ctx)
+    c = ctx.container
+    try:
+        view = c.db.read(lambda conn: c.orders.get(conn, order_id))
+    except ServiceError as exc:
+        raise service_failure(exc) from None
+    emit_json(view) if as_json else _show(view)
+
+
+@order.command("list")
+@click.option("--status", type=click.Choice(STATUSES), default=None)
+@click.option("--chain", default=None)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500))
+@click.option("--cursor", default=None, help="next_cursor of the previous page")
+@json_option
+@pass_ctx
+def order_list(
+    ctx: CliContext,
+    status: str | None,
+    chain: str | None,
+    limit: int,
+    cursor: str | None,
+    as_json: bool,
+) -> None:
+    """List orders, newest first."""
+    ensure_migrated(ctx)
+    c = ctx.container
+    try:
+        page = c.db.read(
+            lambda conn: c.orders.list(conn, status=status, chain=chain, limit=limit, cursor=cursor)
+        )
+    except ServiceError as exc:
+        raise service_failure(exc) from None
+    if as_json:
+        emit_json({"data": page.data, "next_cursor": page.next_cursor})
+        return
+    table([_order_row(v) for v in page.data], ORDER_HEADERS)
+    if page.next_cursor:
+        click.echo(f"more: --cursor {page.next_cursor}")
+
+
+@order.command("cancel")
+@click.argument("order_id")
+@json_option
+@pass_ctx
+def order_cancel(ctx: CliContext, order_id: str, as_json: bool) -> None:
+    """Cancel an open order."""
+    ensure_migrated(ctx)
+    c = ctx.container
+    try:
+        view = c.db.write(lambda conn: c.orders.cancel(conn, order_id, c.clock()))
+    except ServiceError as exc:
+        raise service_failure(exc) from None
+    emit_json(view) if as_json else click.echo(f"cancelled {view['id']} ({view['order_id']})")

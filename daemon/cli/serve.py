@@ -1,0 +1,51 @@
+"""``paywatch run`` and ``paywatch demo``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+import click
+
+from daemon.cli.context import CliContext, pass_ctx
+from daemon.runtime.demo import run_demo
+from daemon.runtime.server import serve
+
+
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
+
+
+@click.command("run")
+@click.option("--no-migrate", is_flag=True, help="Do not upgrade the database schema at start")
+@pass_ctx
+def run(ctx: CliContext, no_migrate: bool) -> None:
+    """Run the daemon: the API, and (as they land) watchers and webhooks."""
+    container = ctx.container
+    run_loop(serve(container, migrate=not no_migrate))
+
+
+@click.command("demo")
+@click.option("--keep-running", is_flag=True, help="Leave the daemon up after the tour")
+@click.option(
+    "--port", default=0, type=click.IntRange(0, 65535), help="API port [default: any free]"
+)
+@click.option(
+    "--dir",
+    "workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep the demo database here [default: a temporary directory]",
+)
+def demo(keep_running: bool, port: int, workdir: Path | None) -> None:
+    """Run the daemon on embedded defaults (SQLite, demo keys) and drive it; exits 0."""
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+    run_loop(run_demo(workdir, keep_running=keep_running, port=port))

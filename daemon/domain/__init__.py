@@ -1,0 +1,1 @@
+"""The pure domain: money, order states and their evaluation. No I/O lives here."""

@@ -1,0 +1,56 @@
+"""Observed transfers to an order's address, keyed so none is counted twice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class TransferKey:
+    """(tx hash, output index) on Bitcoin-family chains, (tx hash, log index) for
+    ERC-20 and (tx hash, -1) for a native EVM transfer."""
+
+    tx_hash: str
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    key: TransferKey
+    amount: int
+    seen_at: datetime
+    confirmations: int = 0
+    finalized: bool = False
+    removed: bool = False
+
+    def __post_init__(self) -> None:
+        if self.amount <= 0:
+            raise ValueError("a transfer carries a positive amount")
+        if self.confirmations < 0:
+            raise ValueError("confirmations cannot be negative")
+
+
+def merge(
+    ledger: Mapping[TransferKey, Transfer], observation: Transfer
+) -> dict[TransferKey, Transfer]:
+    """Record one observation: a new transfer, or news about a known one.
+
+    A transfer keeps the earliest time it was seen; everything else takes the
+    latest observation (confirmations may fall in a reorg; removal is undone
+    when the transfer is mined again).
+    """
+    merged = dict(ledger)
+    known = merged.get(observation.key)
+    if known is not None and known.seen_at < observation.seen_at:
+        observation = replace(observation, seen_at=known.seen_at)
+    merged[observation.key] = observation
+    return merged
+
+
+def ledger_of(transfers: Iterable[Transfer]) -> dict[TransferKey, Transfer]:
+    ledger: dict[TransferKey, Transfer] = {}
+    for transfer in transfers:
+        ledger = merge(ledger, transfer)
+    return ledger

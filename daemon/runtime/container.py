@@ -1,0 +1,45 @@
+"""The one composition root: everything the daemon and the CLI use is built here,
+from config, when asked. Nothing connects or starts at import time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from daemon.config.schema import Config
+from daemon.services.orders import OrderService
+from daemon.services.registry import ChainRegistry
+from daemon.storage.database import Database
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Container:
+    config: Config
+    db: Database
+    registry: ChainRegistry
+    orders: OrderService
+    clock: Clock
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def build(
+    config: Config, *, clock: Clock = utc_now, registry: ChainRegistry | None = None
+) -> Container:
+    registry = registry or ChainRegistry.from_config(config)
+    db = Database(config.database_url)
+    return Container(
+        config=config,
+        db=db,
+        registry=registry,
+        orders=OrderService(registry, config.orders),
+        clock=clock,
+    )

@@ -1,0 +1,85 @@
+"""The long-running process: one asyncio loop serving the API and periodic jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+import uvicorn
+
+from daemon.api.app import create_app
+from daemon.config.schema import split_listen
+from daemon.runtime.container import Container
+from daemon.storage.migrations import upgrade
+
+log = logging.getLogger("paywatch.runtime")
+REFRESH_SECONDS = 5.0
+
+
+async def refresh_orders(container: Container, stop: asyncio.Event) -> None:
+    """Expire orders whose time ran out and invalidate stuck ones, every few seconds."""
+    while not stop.is_set():
+        try:
+            changed = await container.db.run(
+                lambda conn: container.orders.refresh_due(conn, container.clock())
+            )
+            if changed:
+                log.info("orders refreshed", extra={"changed": changed})
+        except Exception:
+            log.exception("order refresh failed; retrying")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), REFRESH_SECONDS)
+
+
+async def serve(
+    container: Container,
+    *,
+    migrate: bool = True,
+    on_ready: Callable[[str, int], Awaitable[None] | None] | None = None,
+    install_signal_handlers: bool = True,
+    shutdown: asyncio.Event | None = None,
+) -> None:
+    """Serve until SIGTERM/SIGINT, or until ``shutdown`` is set."""
+    if migrate:
+        await asyncio.to_thread(upgrade, container.db.engine)
+    host, port = split_listen(container.config.api.listen)
+    config = uvicorn.Config(
+        create_app(container),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        server_header=False,
+        timeout_graceful_shutdown=3,
+    )
+    server = uvicorn.Server(config)
+    if not install_signal_handlers:
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    jobs = [asyncio.create_task(refresh_orders(container, stop), name="refresh-orders")]
+    serving = asyncio.create_task(server.serve(), name="api")
+    try:
+        while not server.started:
+            if serving.done():
+                await serving  # startup failed: raise its error
+                raise RuntimeError(f"the API could not listen on {host}:{port}")
+            await asyncio.sleep(0.01)
+        bound = server.servers[0].sockets[0].getsockname()
+        log.info("api listening", extra={"host": bound[0], "port": bound[1]})
+        if on_ready is not None:
+            result = on_ready(bound[0], bound[1])
+            if result is not None:
+                await result
+        if shutdown is not None:
+            waiter = asyncio.create_task(shutdown.wait())
+            await asyncio.wait([serving, waiter], return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+        else:
+            await serving
+    finally:
+        server.should_exit = True
+        stop.set()
+        await asyncio.gather(serving, *jobs, return_exceptions=True)

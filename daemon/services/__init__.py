@@ -1,0 +1,1 @@
+"""Use cases over storage and the domain: orders, API keys, chain registry."""

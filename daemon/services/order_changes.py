@@ -1,0 +1,230 @@
+"""Every change to an order goes through here: evaluate, store, record events.
+
+The order row, its transfers and the events (the webhook outbox) are written
+by the caller's one transaction, so a change and its webhook commit together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, insert, select, update
+
+from daemon.domain.evaluation import Outcome, evaluate
+from daemon.domain.events import PlannedEvent, plan_events
+from daemon.domain.payments import Transfer, TransferKey, merge
+from daemon.domain.states import EventType, OrderStatus
+from daemon.services.identifiers import new_id
+from daemon.services.order_records import (
+    OrderRecord,
+    OrderViews,
+    TransferRecord,
+    iso,
+    load_transfers,
+)
+from daemon.storage.tables import events, orders, transfers
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """A watcher's news about one transfer to one of our scripts."""
+
+    chain: str
+    script: bytes
+    asset: str
+    transfer: Transfer
+    block_height: int | None = None
+    block_hash: str | None = None
+
+
+class OrderChanges:
+    def __init__(self, views: OrderViews) -> None:
+        self.views = views
+
+    def write_event(
+        self,
+        conn: Connection,
+        order: OrderRecord,
+        records: Iterable[TransferRecord],
+        event: PlannedEvent,
+        now: datetime,
+    ) -> str:
+        records = list(records)
+        data = self.views.order(order, records)
+        if event.transfer is not None:
+            for record in records:
+                if record.transfer.key == event.transfer:
+                    data["payment"] = self.views.payment(order, record)
+        event_id = new_id("msg", 15)
+        body = {"type": str(event.type), "timestamp": iso(now), "data": data}
+        conn.execute(
+            insert(events).values(
+                id=event_id,
+                order_seq=order.seq,
+                type=str(event.type),
+                payload=orjson.dumps(body).decode(),
+                created_at=now,
+            )
+        )
+        return event_id
+
+    def apply(
+        self,
+        conn: Connection,
+        order: OrderRecord,
+        records: list[TransferRecord],
+        changed: Mapping[TransferKey, TransferRecord],
+        now: datetime,
+        *,
+        status: OrderStatus | None = None,
+    ) -> tuple[OrderRecord, list[TransferRecord]]:
+        """Re-evaluate ``order`` with ``changed`` transfers merged in, and persist it."""
+        counted_old = {r.transfer.key: r.transfer for r in records if r.asset == order.asset}
+        counted_new = dict(counted_old)
+        for record in changed.values():
+            if record.asset == order.asset:
+                counted_new = merge(counted_new, record.transfer)
+        start = status if status is not None else order.status
+        outcome = evaluate(order.terms, start, counted_new.values(), now)
+        planned = plan_events(order.terms, order.outcome, outcome, counted_old, counted_new)
+
+        by_key = {r.transfer.key: r for r in records}
+        for key, record in changed.items():
+            merged = counted_new.get(key, record.transfer)
+            known = by_key.get(key)
+            if known is None:
+                seq = self._insert_transfer(conn, order, record, merged, now)
+                by_key[key] = replace(record, seq=seq, transfer=merged)
+            else:
+                by_key[key] = replace(record, seq=known.seq, transfer=merged)
+                self._update_transfer(conn, by_key[key], now)
+        new_records = sorted(by_key.values(), key=lambda r: r.seq)
+
+        if outcome != order.outcome:
+            order = self._store_outcome(conn, order, outcome, now)
+        for event in planned:
+            self.write_event(conn, order, new_records, event, now)
+        return order, new_records
+
+    def _store_outcome(
+        self, conn: Connection, order: OrderRecord, outcome: Outcome, now: datetime
+    ) -> OrderRecord:
+        conn.execute(
+            update(orders)
+            .where(orders.c.seq == order.seq)
+            .values(
+                status=str(outcome.status),
+                exception=str(outcome.exception),
+                received_base=outcome.received,
+                received_confirmed_base=outcome.received_confirmed,
+                updated_at=now,
+            )
+        )
+        return replace(
+            order,
+            status=outcome.status,
+            exception=outcome.exception,
+            received_base=outcome.received,
+            received_confirmed_base=outcome.received_confirmed,
+            updated_at=now,
+        )
+
+    @staticmethod
+    def _insert_transfer(
+        conn: Connection,
+        order: OrderRecord,
+        record: TransferRecord,
+        transfer: Transfer,
+        now: datetime,
+    ) -> int:
+        result = conn.execute(
+            insert(transfers)
+            .values(
+                order_seq=order.seq,
+                chain=order.chain,
+                tx_hash=transfer.key.tx_hash,
+                output_index=transfer.key.index,
+                asset=record.asset,
+                amount_base=transfer.amount,
+                block_height=record.block_height,
+                block_hash=record.block_hash,
+                confirmations=transfer.confirmations,
+                finalized=transfer.finalized,
+                removed=transfer.removed,
+                seen_at=transfer.seen_at,
+                updated_at=now,
+            )
+            .returning(transfers.c.seq)
+        )
+        return int(result.scalar_one())
+
+    @staticmethod
+    def _update_transfer(conn: Connection, record: TransferRecord, now: datetime) -> None:
+        t = record.transfer
+        conn.execute(
+            update(transfers)
+            .where(transfers.c.seq == record.seq)
+            .values(
+                amount_base=t.amount,
+                block_height=record.block_height,
+                block_hash=record.block_hash,
+                confirmations=t.confirmations,
+                finalized=t.finalized,
+                removed=t.removed,
+                seen_at=t.seen_at,
+                updated_at=now,
+            )
+        )
+
+    def record(
+        self, conn: Connection, observations: Iterable[Observation], now: datetime
+    ) -> list[OrderRecord]:
+        """The seam the chain watchers call: match transfers to orders and apply them.
+
+        Matching is by (chain, script); a script belongs to its order forever, so a
+        payment to a closed order is still recorded and reported.
+        """
+        grouped: dict[tuple[str, bytes], list[Observation]] = {}
+        for obs in observations:
+            grouped.setdefault((obs.chain, obs.script), []).append(obs)
+        changed_orders: list[OrderRecord] = []
+        for (chain, script), batch in grouped.items():
+            row = conn.execute(
+                select(orders).where(orders.c.chain == chain, orders.c.script == script)
+            ).first()
+            if row is None:
+                continue
+            order = OrderRecord.from_row(row)
+            records = load_transfers(conn, [order.seq])[order.seq]
+            changed = {
+                obs.transfer.key: TransferRecord(
+                    0, obs.asset, obs.transfer, obs.block_height, obs.block_hash
+                )
+                for obs in batch
+            }
+            order, _ = self.apply(conn, order, records, changed, now)
+            changed_orders.append(order)
+        return changed_orders
+
+    def refresh(self, conn: Connection, order: OrderRecord, now: datetime) -> OrderRecord:
+        records = load_transfers(conn, [order.seq])[order.seq]
+        order, _ = self.apply(conn, order, records, {}, now)
+        return order
+
+
+def event_types(conn: Connection, order: OrderRecord) -> list[EventType]:
+    rows = conn.execute(
+        select(events.c.type).where(events.c.order_seq == order.seq).order_by(events.c.seq)
+    )
+    return [EventType(r.type) for r in rows]
+
+
+def event_payloads(conn: Connection, order: OrderRecord) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(events.c.payload).where(events.c.order_seq == order.seq).order_by(events.c.seq)
+    )
+    return [orjson.loads(r.payload) for r in rows]

@@ -1,0 +1,319 @@
+"""Order use cases shared by the HTTP API and the CLI: create, read, list, cancel, expire."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, and_, insert, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from chains.base import DerivedAddress, KeyFormatError
+from daemon.config.schema import OrdersConfig
+from daemon.domain.events import PlannedEvent
+from daemon.domain.money import AmountError, parse_amount, parse_base_units
+from daemon.domain.states import (
+    OPEN_STATUSES,
+    EventType,
+    OrderException,
+    OrderStatus,
+)
+from daemon.services.errors import Conflict, InvalidRequest, NotFound
+from daemon.services.identifiers import new_id
+from daemon.services.order_changes import OrderChanges
+from daemon.services.order_records import OrderRecord, OrderViews, load_order, load_transfers
+from daemon.services.registry import ChainInfo, ChainRegistry
+from daemon.services.request_checks import check_callback_url, check_metadata
+from daemon.storage.tables import address_counters, orders
+
+MAX_INVALID_CHILDREN = 16
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    order_id: str
+    chain: str
+    asset: str
+    amount: str | None = None
+    amount_base: str | None = None
+    expires_in: timedelta | None = None
+    confirmations: int | str | None = None
+    callback_url: str | None = None
+    metadata: dict[str, Any] | None = None
+
+    def fingerprint(self) -> str:
+        body = {k: getattr(self, k) for k in self.__slots__}
+        body["expires_in"] = self.expires_in.total_seconds() if self.expires_in else None
+        return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    data: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class OrderService:
+    def __init__(self, registry: ChainRegistry, settings: OrdersConfig) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.views = OrderViews(registry)
+        self.changes = OrderChanges(self.views)
+
+    # -- create ---------------------------------------------------------------
+
+    def create(
+        self,
+        conn: Connection,
+        request: NewOrder,
+        now: datetime,
+        *,
+        api_key_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        """The new order's view, and whether it is a replay of an earlier request."""
+        fingerprint = request.fingerprint()
+        if idempotency_key is not None:
+            replay = self._replay(conn, api_key_id, idempotency_key, fingerprint)
+            if replay is not None:
+                return replay, True
+        chain = self._chain(request.chain)
+        asset = chain.asset(request.asset)
+        if asset is None:
+            known = ", ".join(a.symbol for a in chain.assets)
+            raise InvalidRequest(
+                "unknown_asset",
+                f"asset {request.asset!r} is not configured on {chain.name} ({known})",
+            )
+        amount = self._amount(request, asset.decimals)
+        confirmations = self._confirmations(chain, request.confirmations)
+        expires_in = request.expires_in or self.settings.expires_in
+        if request.callback_url is not None:
+            check_callback_url(request.callback_url)
+        if request.metadata is not None:
+            check_metadata(request.metadata)
+        derived = self._next_address(conn, chain)
+        expires_at = now + expires_in
+        values = {
+            "id": new_id("ord", 15),
+            "order_id": request.order_id,
+            "chain": chain.name,
+            "asset": asset.symbol,
+            "decimals": asset.decimals,
+            "amount_base": amount,
+            "address": derived.address,
+            "script": derived.script,
+            "keyspace": chain.deriver.keyspace,
+            "derivation_index": derived.index,
+            "status": str(OrderStatus.PENDING),
+            "exception": str(OrderException.NONE),
+            "confirmations_required": confirmations,
+            "tolerance_ppm": self.settings.tolerance_ppm,
+            "received_base": 0,
+            "received_confirmed_base": 0,
+            "created_at": now,
+            "updated_at": now,
+            "expires_at": expires_at,
+            "late_until": expires_at + self.settings.late_window,
+            "callback_url": request.callback_url,
+            "metadata": orjson.dumps(request.metadata).decode() if request.metadata else None,
+            "api_key_id": api_key_id,
+            "idempotency_key": idempotency_key,
+            "request_hash": fingerprint,
+        }
+        try:
+            with conn.begin_nested():
+                seq = conn.execute(
+                    insert(orders).values(values).returning(orders.c.seq)
+                ).scalar_one()
+        except IntegrityError:
+            # A concurrent request with the same Idempotency-Key won the race.
+            replay = self._replay(conn, api_key_id, idempotency_key, fingerprint)
+            if replay is None:
+                raise
+            return replay, True
+        order = OrderRecord.from_row(conn.execute(select(orders).where(orders.c.seq == seq)).one())
+        self.changes.write_event(conn, order, [], PlannedEvent(EventType.CREATED), now)
+        return self.views.order(order, []), False
+
+    def _replay(
+        self, conn: Connection, api_key_id: str | None, key: str | None, fingerprint: str
+    ) -> dict[str, Any] | None:
+        if key is None:
+            return None
+        row = conn.execute(
+            select(orders).where(
+                orders.c.idempotency_key == key,
+                orders.c.api_key_id.is_(None)
+                if api_key_id is None
+                else orders.c.api_key_id == api_key_id,
+            )
+        ).first()
+        if row is None:
+            return None
+        if row.request_hash != fingerprint:
+            raise Conflict(
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different request body",
+            )
+        order = OrderRecord.from_row(row)
+        return self.views.order(order, load_transfers(conn, [order.seq])[order.seq])
+
+    def _chain(self, name: str) -> ChainInfo:
+        chain = self.registry.get(name)
+        if chain is None:
+            known = ", ".join(self.registry.names()) or "none configured"
+            raise InvalidRequest("unknown_chain", f"chain {name!r} is not configured ({known})")
+        return chain
+
+    @staticmethod
+    def _amount(request: NewOrder, decimals: int) -> int:
+        if (request.amount is None) == (request.amount_base is None):
+            raise InvalidRequest("invalid_amount", "give exactly one of amount or amount_base")
+        try:
+            if request.amount is not None:
+                return parse_amount(request.amount, decimals)
+            assert request.amount_base is not None
+            return parse_base_units(request.amount_base)
+        except AmountError as exc:
+            field = "amount" if request.amount is not None else "amount_base"
+            raise InvalidRequest("invalid_amount", f"{field}: {exc}") from None
+
+    @staticmethod
+    def _confirmations(chain: ChainInfo, wanted: int | str | None) -> int | None:
+        if wanted is None:
+            return chain.default_confirmations
+        if wanted == "finalized":
+            if not chain.is_evm:
+                raise InvalidRequest(
+                    "invalid_confirmations",
+                    f'confirmations: "finalized" is for EVM chains; {chain.name} takes a depth',
+                )
+            return None
+        if isinstance(wanted, int) and not isinstance(wanted, bool) and 0 <= wanted <= 10000:
+            return wanted
+        raise InvalidRequest(
+            "invalid_confirmations", 'confirmations: a depth from 0 to 10000, or "finalized"'
+        )
+
+    def _next_address(self, conn: Connection, chain: ChainInfo) -> DerivedAddress:
+        for _ in range(MAX_INVALID_CHILDREN):
+            index = allocate_index(conn, chain.deriver.keyspace)
+            try:
+                return chain.deriver.derive(index)
+            except KeyFormatError:
+                continue  # BIP-32: this index has no key (odds ~2**-127); take the next
+        raise RuntimeError("could not derive an address: the key seems broken")
+
+    # -- read -------------------------------------------------------------------
+
+    def get(self, conn: Connection, public_id: str) -> dict[str, Any]:
+        order = self._load(conn, public_id)
+        return self.views.order(order, load_transfers(conn, [order.seq])[order.seq])
+
+    def _load(self, conn: Connection, public_id: str, *, lock: bool = False) -> OrderRecord:
+        order = load_order(conn, public_id, lock=lock) if len(public_id) <= 40 else None
+        if order is None:
+            raise NotFound("order_not_found", f"no order with id {public_id[:60]!r}")
+        return order
+
+    def list(
+        self,
+        conn: Connection,
+        *,
+        status: str | None = None,
+        chain: str | None = None,
+        order_id: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> OrderPage:
+        query = select(orders).order_by(orders.c.seq.desc()).limit(limit + 1)
+        if status is not None:
+            query = query.where(orders.c.status == status)
+        if chain is not None:
+            query = query.where(orders.c.chain == chain)
+        if order_id is not None:
+            query = query.where(orders.c.order_id == order_id)
+        if cursor is not None:
+            query = query.where(orders.c.seq < decode_cursor(cursor))
+        records = [OrderRecord.from_row(r) for r in conn.execute(query)]
+        more = len(records) > limit
+        records = records[:limit]
+        found = load_transfers(conn, [o.seq for o in records])
+        return OrderPage(
+            data=[self.views.order(o, found[o.seq]) for o in records],
+            next_cursor=encode_cursor(records[-1].seq) if more else None,
+        )
+
+    # -- change -----------------------------------------------------------------
+
+    def cancel(self, conn: Connection, public_id: str, now: datetime) -> dict[str, Any]:
+        order = self._load(conn, public_id, lock=True)
+        if order.status not in OPEN_STATUSES:
+            raise Conflict(
+                "order_not_cancellable",
+                f"the order is {order.status}; only open orders can be cancelled",
+            )
+        records = load_transfers(conn, [order.seq])[order.seq]
+        order, records = self.changes.apply(
+            conn, order, records, {}, now, status=OrderStatus.CANCELLED
+        )
+        return self.views.order(order, records)
+
+    def refresh_due(self, conn: Connection, now: datetime, limit: int = 500) -> int:
+        """Expire pending orders past their time, invalidate stuck ones; how many changed."""
+        due = conn.execute(
+            select(orders)
+            .where(
+                or_(
+                    and_(orders.c.status == str(OrderStatus.PENDING), orders.c.expires_at < now),
+                    and_(
+                        orders.c.status == str(OrderStatus.PROCESSING),
+                        orders.c.late_until < now,
+                    ),
+                )
+            )
+            .order_by(orders.c.seq)
+            .limit(limit)
+        )
+        changed = 0
+        for row in list(due):
+            before = OrderRecord.from_row(row)
+            after = self.changes.refresh(conn, before, now)
+            changed += after.status != before.status
+        return changed
+
+
+def allocate_index(conn: Connection, keyspace: str) -> int:
+    """Take the next derivation index of a key, atomically (a row lock on PostgreSQL,
+    the write lock on SQLite); an index is never handed out twice."""
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        dialect_insert(address_counters)
+        .values(keyspace=keyspace, next_index=1)
+        .on_conflict_do_update(
+            index_elements=[address_counters.c.keyspace],
+            set_={"next_index": address_counters.c.next_index + 1},
+        )
+        .returning(address_counters.c.next_index)
+    )
+    return int(conn.execute(statement).scalar_one()) - 1
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"o{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not text.startswith("o") or not text[1:].isdigit() or len(text) > 20:
+            raise ValueError(cursor)
+        return int(text[1:])
+    except ValueError:
+        raise InvalidRequest("invalid_cursor", "cursor is not one this API returned") from None

@@ -1,0 +1,52 @@
+"""Checks on what a store sends with an order (callback URL, metadata)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+from daemon.services.errors import InvalidRequest
+
+MAX_METADATA_BYTES = 4096
+MAX_URL_LENGTH = 2048
+
+
+def check_callback_url(url: str) -> None:
+    """Syntax only: the webhook dispatcher also refuses private targets at delivery."""
+    problem = None
+    if len(url) > MAX_URL_LENGTH:
+        problem = f"is longer than {MAX_URL_LENGTH} characters"
+    else:
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            parts, port = None, None
+            problem = "is not a valid URL"
+        if parts is not None:
+            if parts.scheme not in ("http", "https"):
+                problem = "must be an http or https URL"
+            elif not parts.hostname:
+                problem = "has no host"
+            elif parts.username or parts.password:
+                problem = "must not carry a user name or password"
+            elif port == 0:
+                problem = "has an invalid port"
+            elif any(ch.isspace() for ch in url):
+                problem = "must not contain white space"
+    if problem is not None:
+        raise InvalidRequest("invalid_callback_url", f"callback_url {problem}")
+
+
+def check_metadata(metadata: dict[str, Any]) -> None:
+    try:
+        size = len(orjson.dumps(metadata))
+    except (TypeError, orjson.JSONEncodeError):
+        raise InvalidRequest("invalid_metadata", "metadata must be a JSON object") from None
+    if size > MAX_METADATA_BYTES:
+        raise InvalidRequest(
+            "invalid_metadata",
+            f"metadata is {size} bytes as JSON; the limit is {MAX_METADATA_BYTES}",
+        )

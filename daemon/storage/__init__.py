@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy Core tables, the database handle and the migrations runner."""

@@ -1,0 +1,123 @@
+"""The schema. Migrations in ``migrations/versions`` must produce exactly this
+(a test compares them)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from daemon.storage.types import Amount, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+)
+
+# One row per derivation key: the next index to hand out. Chains that share a
+# key (every EVM chain with the same xpub) share the sequence, so no address
+# is ever given to two orders, on any chain.
+address_counters = Table(
+    "address_counters",
+    metadata,
+    Column("keyspace", String(64), primary_key=True),
+    Column("next_index", BigInteger(), nullable=False),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("seq", Integer(), primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("order_id", String(200), nullable=False, index=True),
+    Column("chain", String(32), nullable=False),
+    Column("asset", String(16), nullable=False),
+    Column("decimals", Integer(), nullable=False),
+    Column("amount_base", Amount(), nullable=False),
+    Column("address", String(100), nullable=False),
+    Column("script", LargeBinary(), nullable=False),
+    Column("keyspace", String(64), nullable=False),
+    Column("derivation_index", BigInteger(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("exception", String(16), nullable=False),
+    Column("confirmations_required", Integer(), nullable=True),
+    Column("tolerance_ppm", Integer(), nullable=False),
+    Column("received_base", Amount(), nullable=False),
+    Column("received_confirmed_base", Amount(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("late_until", UtcDateTime(), nullable=False),
+    Column("callback_url", String(2048), nullable=True),
+    Column("metadata", Text(), nullable=True),
+    Column("api_key_id", String(32), nullable=True),
+    Column("idempotency_key", String(255), nullable=True),
+    Column("request_hash", String(64), nullable=True),
+    UniqueConstraint("keyspace", "derivation_index"),
+    UniqueConstraint("api_key_id", "idempotency_key"),
+    Index(None, "chain", "script"),
+    Index(None, "status", "expires_at"),
+    Index(None, "chain", "status"),
+)
+
+# Every transfer seen to an order's address, keyed so that none counts twice:
+# (tx hash, output index) on Bitcoin-family chains, (tx hash, log index) for
+# ERC-20, (tx hash, -1) for a native EVM transfer.
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("seq", Integer(), primary_key=True, autoincrement=True),
+    Column("order_seq", Integer(), ForeignKey("orders.seq"), nullable=False, index=True),
+    Column("chain", String(32), nullable=False),
+    Column("tx_hash", String(100), nullable=False),
+    Column("output_index", Integer(), nullable=False),
+    Column("asset", String(16), nullable=False),
+    Column("amount_base", Amount(), nullable=False),
+    Column("block_height", BigInteger(), nullable=True),
+    Column("block_hash", String(100), nullable=True),
+    Column("confirmations", Integer(), nullable=False),
+    Column("finalized", Boolean(), nullable=False),
+    Column("removed", Boolean(), nullable=False),
+    Column("seen_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("chain", "tx_hash", "output_index"),
+)
+
+# The outbox: one row per order event, written in the transaction that changed
+# the order. ``id`` is the webhook-id the store deduplicates on.
+events = Table(
+    "events",
+    metadata,
+    Column("seq", Integer(), primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("order_seq", Integer(), ForeignKey("orders.seq"), nullable=False, index=True),
+    Column("type", String(40), nullable=False),
+    Column("payload", Text(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)

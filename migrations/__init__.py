@@ -1,0 +1,1 @@
+"""Alembic environment and versions. Run with ``paywatch db upgrade``; no alembic.ini."""
