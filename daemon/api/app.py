@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import Depends, FastAPI, Header, Query, Request
 from sqlalchemy import Connection
 from starlette.responses import Response
@@ -14,6 +13,7 @@ from daemon.api.limits import BodyLimit
 from daemon.api.qr import render
 from daemon.api.schemas import CreateOrderBody, ErrorBody, Order, OrderList
 from daemon.runtime.container import Container
+from daemon.services import json_codec
 from daemon.services.apikeys import authenticate
 from daemon.services.errors import NotFound
 
@@ -25,8 +25,27 @@ Status = Literal["pending", "processing", "paid", "expired", "cancelled", "inval
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
+        json_codec.dumps_bytes(body),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
     )
+
+
+def bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+async def api_key(request: Request) -> str:
+    """The id of the request's valid API key (401 otherwise), checked before the body."""
+    container: Container = request.app.state.container
+    token = bearer(request)
+    return await container.db.run_read(lambda conn: authenticate(conn, token))
+
+
+Auth = Annotated[str, Depends(api_key)]
 
 
 def create_app(container: Container) -> FastAPI:
@@ -39,18 +58,8 @@ def create_app(container: Container) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    app.state.container = container
     install_error_handlers(app)
-
-    def bearer(request: Request) -> str | None:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        return token.strip() if scheme.lower() == "bearer" else None
-
-    async def api_key(request: Request) -> str:
-        token = bearer(request)
-        return await db.run_read(lambda conn: authenticate(conn, token))
-
-    Auth = Annotated[str, Depends(api_key)]
 
     @app.post("/v1/orders", status_code=201, response_model=Order, responses=ERRORS)
     async def create_order(

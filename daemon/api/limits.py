@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from daemon.services import json_codec
 
 
 class BodyTooLarge(Exception):
@@ -48,7 +49,7 @@ class BodyLimit:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = orjson.dumps(
+        body = json_codec.dumps_bytes(
             {
                 "error": {
                     "code": "payload_too_large",

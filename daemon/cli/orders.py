@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import click
-import orjson
 
 from daemon.cli.admin import ensure_migrated
 from daemon.cli.context import CliContext, pass_ctx, service_failure
 from daemon.cli.output import emit_json, fields, table
 from daemon.config.durations import parse_duration
+from daemon.services import json_codec
+from daemon.services.address_gap import address_gap
 from daemon.services.errors import ServiceError
 from daemon.services.orders import NewOrder
+from daemon.storage.migrations import is_up_to_date
 
 STATUSES = ["pending", "processing", "paid", "expired", "cancelled", "invalid"]
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON")
@@ -37,10 +39,22 @@ def address_derive(ctx: CliContext, chain: str, index: int, count: int, as_json:
         raise click.ClickException(f"chain {chain!r} is not configured ({known})")
     count = min(count, 2**31 - index)
     derived = info.deriver.derive_many(index, count)
+    _warn_about_gap(ctx, info.deriver.keyspace)
     if as_json:
         emit_json([{"index": d.index, "address": d.address} for d in derived])
         return
     table([(d.index, d.address) for d in derived], ["INDEX", "ADDRESS"])
+
+
+def _warn_about_gap(ctx: CliContext, keyspace: str) -> None:
+    db = ctx.container.db
+    if not db.exists() or not is_up_to_date(db.engine):
+        return
+    gap = db.read(lambda conn: address_gap(conn, keyspace))
+    click.echo(f"next index to be used by an order: {gap.next_index}", err=True)
+    warning = gap.warning(ctx.config.orders.gap_limit)
+    if warning:
+        click.secho(f"warning: {warning}", err=True, fg="yellow")
 
 
 def _order_row(view: dict[str, Any]) -> tuple[object, ...]:
@@ -123,8 +137,8 @@ def order_create(
     meta = None
     if metadata is not None:
         try:
-            meta = orjson.loads(metadata)
-        except orjson.JSONDecodeError:
+            meta = json_codec.loads(metadata)
+        except ValueError:
             meta = None
         if not isinstance(meta, dict):
             raise click.BadParameter("must be a JSON object", param_hint="--metadata")

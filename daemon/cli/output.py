@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import click
-import orjson
+
+from daemon.services import json_codec
 
 
 def emit_json(value: Any) -> None:
-    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+    click.echo(json_codec.dumps(value, indent=2))
 
 
 def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import signal
 from collections.abc import Awaitable, Callable
 
 import uvicorn
@@ -12,15 +14,34 @@ import uvicorn
 from daemon.api.app import create_app
 from daemon.config.schema import split_listen
 from daemon.runtime.container import Container
+from daemon.services.address_gap import address_gap
 from daemon.storage.migrations import upgrade
 
 log = logging.getLogger("paywatch.runtime")
 REFRESH_SECONDS = 5.0
+GAP_CHECK_ROUNDS = 120  # every ten minutes
+
+
+async def warn_about_gaps(container: Container) -> None:
+    keyspaces = {chain.deriver.keyspace: chain.name for chain in container.registry}
+    for keyspace, name in keyspaces.items():
+        gap = await container.db.run_read(functools.partial(address_gap, keyspace=keyspace))
+        warning = gap.warning(container.config.orders.gap_limit)
+        if warning:
+            log.warning("address gap on %s: %s", name, warning)
 
 
 async def refresh_orders(container: Container, stop: asyncio.Event) -> None:
-    """Expire orders whose time ran out and invalidate stuck ones, every few seconds."""
+    """Expire orders whose time ran out and invalidate stuck ones, every few seconds;
+    warn about the address gap every few minutes."""
+    rounds = 0
     while not stop.is_set():
+        if rounds % GAP_CHECK_ROUNDS == 0:
+            try:
+                await warn_about_gaps(container)
+            except Exception:
+                log.exception("address gap check failed")
+        rounds += 1
         try:
             changed = await container.db.run(
                 lambda conn: container.orders.refresh_due(conn, container.clock())
@@ -31,6 +52,14 @@ async def refresh_orders(container: Container, stop: asyncio.Event) -> None:
             log.exception("order refresh failed; retrying")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), REFRESH_SECONDS)
+
+
+class _ApiServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the daemon owns SIGTERM/SIGINT and
+    exits 0 after a clean stop (uvicorn would re-raise the signal and die by it)."""
+
+    def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # type: ignore[override]
+        return contextlib.nullcontext()
 
 
 async def serve(
@@ -55,9 +84,12 @@ async def serve(
         server_header=False,
         timeout_graceful_shutdown=3,
     )
-    server = uvicorn.Server(config)
-    if not install_signal_handlers:
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server = _ApiServer(config)
+    shutdown = shutdown or asyncio.Event()
+    if install_signal_handlers:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, shutdown.set)
     stop = asyncio.Event()
     jobs = [asyncio.create_task(refresh_orders(container, stop), name="refresh-orders")]
     serving = asyncio.create_task(server.serve(), name="api")
@@ -73,12 +105,11 @@ async def serve(
             result = on_ready(bound[0], bound[1])
             if result is not None:
                 await result
-        if shutdown is not None:
-            waiter = asyncio.create_task(shutdown.wait())
-            await asyncio.wait([serving, waiter], return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-        else:
-            await serving
+        waiter = asyncio.create_task(shutdown.wait())
+        await asyncio.wait([serving, waiter], return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if serving.done():
+            await serving  # the server stopped by itself: surface its error
     finally:
         server.should_exit = True
         stop.set()

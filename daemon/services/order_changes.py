@@ -11,13 +11,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, insert, select, update
 
 from daemon.domain.evaluation import Outcome, evaluate
 from daemon.domain.events import PlannedEvent, plan_events
 from daemon.domain.payments import Transfer, TransferKey, merge
 from daemon.domain.states import EventType, OrderStatus
+from daemon.services import json_codec
 from daemon.services.identifiers import new_id
 from daemon.services.order_records import (
     OrderRecord,
@@ -66,7 +66,7 @@ class OrderChanges:
                 id=event_id,
                 order_seq=order.seq,
                 type=str(event.type),
-                payload=orjson.dumps(body).decode(),
+                payload=json_codec.dumps(body),
                 created_at=now,
             )
         )
@@ -227,4 +227,4 @@ def event_payloads(conn: Connection, order: OrderRecord) -> list[dict[str, Any]]
     rows = conn.execute(
         select(events.c.payload).where(events.c.order_seq == order.seq).order_by(events.c.seq)
     )
-    return [orjson.loads(r.payload) for r in rows]
+    return [json_codec.loads(r.payload) for r in rows]

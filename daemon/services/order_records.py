@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, Row, select
 
 from daemon.domain.evaluation import Outcome, Terms
 from daemon.domain.money import format_amount
 from daemon.domain.payments import Transfer, TransferKey
 from daemon.domain.states import OrderException, OrderStatus
+from daemon.services import json_codec
 from daemon.services.registry import ChainRegistry
 from daemon.storage.tables import orders, transfers
 
@@ -95,7 +95,7 @@ class OrderRecord:
             expires_at=row.expires_at,
             late_until=row.late_until,
             callback_url=row.callback_url,
-            metadata=orjson.loads(row.metadata) if row.metadata else None,
+            metadata=json_codec.loads(row.metadata) if row.metadata else None,
         )
 
     @property

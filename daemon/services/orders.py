@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, and_, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +23,7 @@ from daemon.domain.states import (
     OrderException,
     OrderStatus,
 )
+from daemon.services import json_codec
 from daemon.services.errors import Conflict, InvalidRequest, NotFound
 from daemon.services.identifiers import new_id
 from daemon.services.order_changes import OrderChanges
@@ -47,9 +48,11 @@ class NewOrder:
     metadata: dict[str, Any] | None = None
 
     def fingerprint(self) -> str:
+        """A digest of the request, to tell a replay from a reused Idempotency-Key."""
         body = {k: getattr(self, k) for k in self.__slots__}
         body["expires_in"] = self.expires_in.total_seconds() if self.expires_in else None
-        return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        text = json.dumps(body, sort_keys=True, default=str, ensure_ascii=True)
+        return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +124,7 @@ class OrderService:
             "expires_at": expires_at,
             "late_until": expires_at + self.settings.late_window,
             "callback_url": request.callback_url,
-            "metadata": orjson.dumps(request.metadata).decode() if request.metadata else None,
+            "metadata": json_codec.dumps(request.metadata) if request.metadata else None,
             "api_key_id": api_key_id,
             "idempotency_key": idempotency_key,
             "request_hash": fingerprint,

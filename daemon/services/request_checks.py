@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
-
+from daemon.services import json_codec
 from daemon.services.errors import InvalidRequest
 
 MAX_METADATA_BYTES = 4096
@@ -34,17 +33,20 @@ def check_callback_url(url: str) -> None:
                 problem = "must not carry a user name or password"
             elif port == 0:
                 problem = "has an invalid port"
-            elif any(ch.isspace() for ch in url):
-                problem = "must not contain white space"
+            elif not url.isascii() or not url.isprintable() or " " in url:
+                problem = "must be printable ASCII without spaces (punycode for IDNs)"
     if problem is not None:
         raise InvalidRequest("invalid_callback_url", f"callback_url {problem}")
 
 
 def check_metadata(metadata: dict[str, Any]) -> None:
     try:
-        size = len(orjson.dumps(metadata))
-    except (TypeError, orjson.JSONEncodeError):
-        raise InvalidRequest("invalid_metadata", "metadata must be a JSON object") from None
+        size = len(json_codec.dumps_bytes(metadata))
+    except (TypeError, ValueError):
+        raise InvalidRequest(
+            "invalid_metadata",
+            "metadata must be a JSON object of valid (UTF-8) text",
+        ) from None
     if size > MAX_METADATA_BYTES:
         raise InvalidRequest(
             "invalid_metadata",

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -91,6 +92,13 @@ class Database:
 
     async def run_read(self, work: Callable[[Connection], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self.read, work)
+
+    def exists(self) -> bool:
+        """False only for an SQLite file that was never created (reading would create it)."""
+        url = make_url(self.url)
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return True
+        return Path(url.database).exists()
 
     def ping(self) -> bool:
         try:

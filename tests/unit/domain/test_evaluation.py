@@ -21,10 +21,10 @@ TERMS = Terms(
 )
 
 
-def pay(amount: int, *, tx: str = "a", at: int = 1, conf: int = 0, removed: bool = False) -> Transfer:
-    return Transfer(
-        TransferKey(tx, 0), amount, T0 + timedelta(minutes=at), conf, removed=removed
-    )
+def pay(
+    amount: int, *, tx: str = "a", at: int = 1, conf: int = 0, removed: bool = False
+) -> Transfer:
+    return Transfer(TransferKey(tx, 0), amount, T0 + timedelta(minutes=at), conf, removed=removed)
 
 
 def status_of(*transfers: Transfer, now_min: int = 2, status: S = S.PENDING, terms: Terms = TERMS):

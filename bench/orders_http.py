@@ -1,0 +1,155 @@
+"""POST /v1/orders against the running daemon on SQLite, over real HTTP.
+
+Starts `paywatch run` as its own process (pinned to one core), drives it from
+this process (pinned to the other) over keep-alive connections, and prints
+sustained orders/s and latency percentiles. Target: >= 1,000 orders/s, p99 <= 25 ms.
+
+    python bench/orders_http.py [--seconds 15] [--connections 8] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.configs import config_yaml  # noqa: E402
+from tests.support.postgres import free_port  # noqa: E402
+
+PAYWATCH = str(Path(sys.executable).parent / "paywatch")
+
+
+def start_daemon(workdir: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+    port = free_port()
+    config = workdir / "config.yaml"
+    config.write_text(config_yaml(f"sqlite:///{workdir / 'bench.db'}", listen=f"127.0.0.1:{port}"))
+    env = {**os.environ, "PAYWATCH_CONFIG": str(config)}
+    subprocess.run([PAYWATCH, "db", "upgrade"], env=env, check=True, capture_output=True)
+    made = subprocess.run(
+        [PAYWATCH, "apikey", "create", "--json"], env=env, check=True, capture_output=True
+    )
+    key = json.loads(made.stdout)["key"]
+    pin = ["taskset", "-c", "0"] if (os.cpu_count() or 1) > 1 else []
+    proc = subprocess.Popen([*pin, PAYWATCH, "run"], env=env, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return proc, base, key
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("the daemon did not start")
+
+
+async def connection(
+    port: int, key: str, prefix: str, deadline: float, latencies: list[float], codes: dict[int, int]
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    n = 0
+    try:
+        while time.perf_counter() < deadline:
+            n += 1
+            body = json.dumps(
+                {
+                    "order_id": f"{prefix}-{n}",
+                    "chain": "btc" if n % 2 else "eth",
+                    "asset": "BTC" if n % 2 else "ETH",
+                    "amount": "0.015",
+                }
+            ).encode()
+            request = (
+                f"POST /v1/orders HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {key}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            ).encode() + body
+            start = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - start)
+            codes[status] = codes.get(status, 0) + 1
+    finally:
+        writer.close()
+
+
+async def load(
+    port: int, key: str, seconds: float, conns: int, tag: str
+) -> tuple[list[float], dict[int, int], float]:
+    latencies: list[float] = []
+    codes: dict[int, int] = {}
+    start = time.perf_counter()
+    deadline = start + seconds
+    await asyncio.gather(
+        *(connection(port, key, f"{tag}{c}", deadline, latencies, codes) for c in range(conns))
+    )
+    return latencies, codes, time.perf_counter() - start
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    args = parser.parse_args()
+    seconds = 2.0 if args.quick else args.seconds
+    if (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(0, {1})
+    with tempfile.TemporaryDirectory(prefix="paywatch-bench-") as tmp:
+        proc, base, key = start_daemon(Path(tmp))
+        port = int(base.rsplit(":", 1)[1])
+        try:
+            asyncio.run(load(port, key, 1.0, args.connections, "warm"))
+            latencies, codes, elapsed = asyncio.run(
+                load(port, key, seconds, args.connections, "run")
+            )
+        finally:
+            proc.terminate()
+            proc.wait(10)
+        with sqlite3.connect(Path(tmp) / "bench.db") as db:
+            stored = db.execute(
+                "SELECT count(*) FROM orders WHERE order_id LIKE 'run%'"
+            ).fetchone()[0]
+            events = db.execute(
+                "SELECT count(*) FROM events JOIN orders ON orders.seq = events.order_seq "
+                "WHERE order_id LIKE 'run%'"
+            ).fetchone()[0]
+    latencies.sort()
+    created = codes.get(201, 0)
+    rate = created / elapsed
+    p50, p95, p99 = (percentile(latencies, q) * 1000 for q in (0.5, 0.95, 0.99))
+    print(f"POST /v1/orders on SQLite, {args.connections} keep-alive connections, {elapsed:.1f} s")
+    print(f"  created:    {created} (status codes {codes}); stored {stored}, events {events}")
+    print(
+        f"  throughput: {rate:,.0f} orders/s   (target >= 1,000: {'met' if rate >= 1000 else 'MISSED'})"
+    )
+    print(
+        f"  latency:    p50 {p50:.1f} ms  p95 {p95:.1f} ms  p99 {p99:.1f} ms  max {latencies[-1] * 1000:.1f} ms"
+        f"   (target p99 <= 25 ms: {'met' if p99 <= 25 else 'MISSED'})"
+    )
+    if stored != created or events != created:
+        raise SystemExit("orders were lost: the stored count differs from the 201 answers")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Bitcoin-family (Bitcoin, Litecoin) address derivation from extended public keys."""

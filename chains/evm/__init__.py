@@ -1,0 +1,1 @@
+"""EVM-chain (Ethereum and compatible) address derivation and payment URIs."""
