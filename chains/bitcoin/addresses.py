@@ -78,12 +78,12 @@ def _owners_label(key: int | str, kind: str) -> str:
     owners = [
         other
         for other in all_networks()
-        if (other.hrp == key if kind == "hrp" else key in (other.p2pkh_version,
-                                                               other.p2sh_version))
+        if (other.hrp == key if kind == "hrp" else key in (other.p2pkh_version, other.p2sh_version))
     ]
     if not owners:
         return ""
     coins = sorted({other.coin for other in owners})
-    names = sorted({other.name for other in owners}, key=("mainnet", "testnet", "signet",
-                                                           "regtest").index)
+    names = sorted(
+        {other.name for other in owners}, key=("mainnet", "testnet", "signet", "regtest").index
+    )
     return f"{'/'.join(coins)} {'/'.join(names)}"

@@ -23,8 +23,7 @@ class BitcoinDeriver:
     not at construction, so validating configuration stays cheap.
     """
 
-    __slots__ = ("_build", "_children", "_descriptor", "_hash160", "_network", "_node",
-                 "_tweaker")
+    __slots__ = ("_build", "_children", "_descriptor", "_hash160", "_network", "_node", "_tweaker")
 
     def __init__(self, network: Network, descriptor: Descriptor) -> None:
         network.key_version(descriptor.key.version)
@@ -130,7 +129,8 @@ class BitcoinDeriver:
             def p2sh_p2wpkh(index: int, pubkey: bytes) -> DerivedAddress:
                 script_hash = hash160(b"\x00\x14" + hash160(pubkey))
                 return DerivedAddress(
-                    index, b58check_encode(p2sh_prefix + script_hash),
+                    index,
+                    b58check_encode(p2sh_prefix + script_hash),
                     b"\xa9\x14" + script_hash + b"\x87",
                 )
 
@@ -141,7 +141,8 @@ class BitcoinDeriver:
             def p2pkh(index: int, pubkey: bytes) -> DerivedAddress:
                 key_hash = hash160(pubkey)
                 return DerivedAddress(
-                    index, b58check_encode(p2pkh_prefix + key_hash),
+                    index,
+                    b58check_encode(p2pkh_prefix + key_hash),
                     b"\x76\xa9\x14" + key_hash + b"\x88\xac",
                 )
 

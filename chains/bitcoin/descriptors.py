@@ -26,8 +26,7 @@ _FUNCTIONS = {
 }
 _UNSUPPORTED = {
     "multi": "multisig descriptors (multi) are not supported; use a single-key wallet",
-    "sortedmulti": "multisig descriptors (sortedmulti) are not supported; use a single-key "
-    "wallet",
+    "sortedmulti": "multisig descriptors (sortedmulti) are not supported; use a single-key wallet",
     "wsh": "wsh() script descriptors are not supported; use pkh, sh(wpkh), wpkh or tr",
     "pk": "pk() (bare public key outputs) is not supported; use pkh, sh(wpkh), wpkh or tr",
     "combo": "combo() is not supported; pick one of pkh, sh(wpkh), wpkh or tr",
@@ -113,14 +112,13 @@ def _split_function(body: str) -> tuple[ScriptType, str]:
         return ScriptType.P2SH_P2WPKH, inner_match.group(2)
     if name in _UNSUPPORTED:
         raise KeyFormatError(_UNSUPPORTED[name])
-    script_type = {"pkh": ScriptType.P2PKH, "wpkh": ScriptType.P2WPKH,
-                   "tr": ScriptType.P2TR}.get(name)
+    script_type = {"pkh": ScriptType.P2PKH, "wpkh": ScriptType.P2WPKH, "tr": ScriptType.P2TR}.get(
+        name
+    )
     if script_type is None:
         raise KeyFormatError(f"unknown descriptor function {name}()")
     if script_type is ScriptType.P2TR and ("," in inner or "{" in inner):
-        raise KeyFormatError(
-            "tr() with a script tree is not supported; only key-path tr(KEY) is"
-        )
+        raise KeyFormatError("tr() with a script tree is not supported; only key-path tr(KEY) is")
     if "(" in inner:
         raise KeyFormatError(f"{name}() takes a key, not a nested script")
     return script_type, inner

@@ -15,19 +15,24 @@ _XPUB = bytes.fromhex("0488b21e")
 _TPUB = bytes.fromhex("043587cf")
 
 # (version hex, prefix, script type) — SLIP-132 public versions.
-_BITCOIN_MAIN = (("0488b21e", "xpub", ScriptType.P2PKH),
-                 ("049d7cb2", "ypub", ScriptType.P2SH_P2WPKH),
-                 ("04b24746", "zpub", ScriptType.P2WPKH))
-_BITCOIN_TEST = (("043587cf", "tpub", ScriptType.P2PKH),
-                 ("044a5262", "upub", ScriptType.P2SH_P2WPKH),
-                 ("045f1cf6", "vpub", ScriptType.P2WPKH))
-_LITECOIN_MAIN = (("019da462", "Ltub", ScriptType.P2PKH),
-                  ("01b26ef6", "Mtub", ScriptType.P2SH_P2WPKH),
-                  *_BITCOIN_MAIN)
+_BITCOIN_MAIN = (
+    ("0488b21e", "xpub", ScriptType.P2PKH),
+    ("049d7cb2", "ypub", ScriptType.P2SH_P2WPKH),
+    ("04b24746", "zpub", ScriptType.P2WPKH),
+)
+_BITCOIN_TEST = (
+    ("043587cf", "tpub", ScriptType.P2PKH),
+    ("044a5262", "upub", ScriptType.P2SH_P2WPKH),
+    ("045f1cf6", "vpub", ScriptType.P2WPKH),
+)
+_LITECOIN_MAIN = (
+    ("019da462", "Ltub", ScriptType.P2PKH),
+    ("01b26ef6", "Mtub", ScriptType.P2SH_P2WPKH),
+    *_BITCOIN_MAIN,
+)
 _LITECOIN_TEST = (("0436f6e1", "ttub", ScriptType.P2PKH), *_BITCOIN_TEST)
 # Multi-signature SLIP-132 versions: recognised only to refuse them clearly.
-_MULTISIG = (("0295b43f", "Ypub"), ("02aa7ed3", "Zpub"), ("024289ef", "Upub"),
-             ("02575483", "Vpub"))
+_MULTISIG = (("0295b43f", "Ypub"), ("02aa7ed3", "Zpub"), ("024289ef", "Upub"), ("02575483", "Vpub"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,12 +126,12 @@ def _network(coin: str, name: str) -> Network:
 def _foreign_version_message(version: bytes, network: Network) -> str:
     for hex_, prefix in _MULTISIG:
         if version.hex() == hex_:
-            return (f"this is a multisig key ({prefix}…); paywatch supports single-key "
-                    "wallets only")
+            return f"this is a multisig key ({prefix}…); paywatch supports single-key wallets only"
     owners = [other for other in all_networks() if _accepts(other, version)]
     if not owners:
-        return (f"unknown extended key version 0x{version.hex()}; expected one of: "
-                + ", ".join(entry.prefix for entry in network.key_versions))
+        return f"unknown extended key version 0x{version.hex()}; expected one of: " + ", ".join(
+            entry.prefix for entry in network.key_versions
+        )
     prefix = next(e.prefix for e in owners[0].key_versions if e.version == version)
     kind = "mainnet" if owners[0].is_mainnet else "testnet"
     coins = {other.coin for other in owners}

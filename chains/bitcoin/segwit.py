@@ -66,8 +66,17 @@ def _spread_steps(groups: int, width: int, slot: int) -> tuple[tuple[int, int], 
 class SegwitEncoder:
     """Encodes witness programs of one version and length under one HRP, quickly."""
 
-    __slots__ = ("_constant", "_pad", "_prefix", "_skip", "_slots", "_steps", "_tables",
-                 "_translate", "program_length")
+    __slots__ = (
+        "_constant",
+        "_pad",
+        "_prefix",
+        "_skip",
+        "_slots",
+        "_steps",
+        "_tables",
+        "_translate",
+        "program_length",
+    )
 
     def __init__(self, hrp: str, version: int, program_length: int) -> None:
         _check_program(version, program_length)
@@ -121,9 +130,7 @@ def decode_segwit_address(hrp: str, address: str) -> tuple[int, bytes]:
     """
     found_hrp, data, encoding = bech32_decode(address)
     if found_hrp != hrp:
-        raise KeyFormatError(
-            f"address is for the '{found_hrp}' network prefix, expected '{hrp}'"
-        )
+        raise KeyFormatError(f"address is for the '{found_hrp}' network prefix, expected '{hrp}'")
     if not data:
         raise KeyFormatError("segwit address has an empty data part")
     version = data[0]

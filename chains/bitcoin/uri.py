@@ -14,8 +14,9 @@ COIN = 100_000_000  # base units (satoshi / litoshi) per coin
 def format_amount(base_units: int) -> str:
     """``150000000`` -> ``"1.5"``; 8 decimals, trailing zeros (and a bare point) stripped."""
     if isinstance(base_units, bool) or not isinstance(base_units, int):
-        raise KeyFormatError(f"amount must be an integer number of base units, not "
-                             f"{type(base_units).__name__}")
+        raise KeyFormatError(
+            f"amount must be an integer number of base units, not {type(base_units).__name__}"
+        )
     if base_units < 0:
         raise KeyFormatError("amount must not be negative")
     whole, fraction = divmod(base_units, COIN)

@@ -37,8 +37,21 @@ _PRIVATE_VERSIONS = (
     0x01B26792,  # Mtpv
     0x0436EF7D,  # ttpv
 )
-_PRIVATE_PREFIXES = ("xprv", "yprv", "zprv", "Yprv", "Zprv", "tprv", "uprv", "Uprv", "vprv",
-                     "Vprv", "Ltpv", "Mtpv", "ttpv")
+_PRIVATE_PREFIXES = (
+    "xprv",
+    "yprv",
+    "zprv",
+    "Yprv",
+    "Zprv",
+    "tprv",
+    "uprv",
+    "Uprv",
+    "vprv",
+    "Vprv",
+    "Ltpv",
+    "Mtpv",
+    "ttpv",
+)
 
 
 class InvalidChildIndex(KeyFormatError):
@@ -114,14 +127,16 @@ class ExtendedPublicKey:
 
     def serialize(self, version: bytes | None = None) -> str:
         """Base58Check form, optionally under other version bytes (e.g. zpub -> xpub)."""
-        payload = b"".join((
-            self.version if version is None else version,
-            bytes((self.depth,)),
-            self.parent_fingerprint,
-            self.child_number.to_bytes(4, "big"),
-            self.chain_code,
-            self.public_key,
-        ))
+        payload = b"".join(
+            (
+                self.version if version is None else version,
+                bytes((self.depth,)),
+                self.parent_fingerprint,
+                self.child_number.to_bytes(4, "big"),
+                self.chain_code,
+                self.public_key,
+            )
+        )
         return b58check_encode(payload)
 
     @property

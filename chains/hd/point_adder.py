@@ -20,8 +20,18 @@ from chains.hd.generator_table import GeneratorTable, generator_table
 class PointAdder:
     """Adds multiples of G to one point ``P`` (settable). Safe to share between threads."""
 
-    __slots__ = ("_flags", "_length", "_lock", "_out", "_point", "_pointers", "_serialized",
-                 "_table", "_views", "_words")
+    __slots__ = (
+        "_flags",
+        "_length",
+        "_lock",
+        "_out",
+        "_point",
+        "_pointers",
+        "_serialized",
+        "_table",
+        "_views",
+        "_words",
+    )
 
     def __init__(self, point: bytes, table: GeneratorTable | None = None) -> None:
         self._table = table if table is not None else generator_table()
@@ -68,9 +78,9 @@ class PointAdder:
             for mask, shift in table.spread_steps:
                 low = value & mask
                 value = low | ((value ^ low) << shift)
-            self._words[: table.windows * 8] = (
-                (value << 6) + table.pointer_base
-            ).to_bytes(table.windows * 8, "little")
+            self._words[: table.windows * 8] = ((value << 6) + table.pointer_base).to_bytes(
+                table.windows * 8, "little"
+            )
         else:
             entries = table.entries
             for window, entry in enumerate(table.entry_indexes(int.from_bytes(scalar, "big"))):

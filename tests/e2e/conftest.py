@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -50,7 +51,7 @@ class Installation:
             raise AssertionError(f"paywatch {' '.join(args)} failed: {result.stderr}")
         return result
 
-    def cli_json(self, *args: str) -> object:
+    def cli_json(self, *args: str) -> Any:
         return json.loads(self.cli(*args, "--json").stdout)
 
     def start(self) -> subprocess.Popen[bytes]:

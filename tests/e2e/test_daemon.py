@@ -41,7 +41,8 @@ def test_orders_over_http_show_in_the_cli_and_sigterm_exits_cleanly(
             "--order-id",
             "cli",
         )
-        assert isinstance(cli_order, dict) and cli_order["derivation_index"] == 3
+        assert isinstance(cli_order, dict)
+        assert cli_order["derivation_index"] == 3
         seen = client.get(f"/v1/orders/{cli_order['id']}").json()
         assert seen["order_id"] == "cli"
         client.post(f"/v1/orders/{made[0]['id']}/cancel").raise_for_status()
@@ -61,4 +62,5 @@ def test_demo_runs_and_exits_zero() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "Demo finished" in result.stdout
-    assert "bcrt1" in result.stdout and "ethereum:" in result.stdout
+    assert "bcrt1" in result.stdout
+    assert "ethereum:" in result.stdout

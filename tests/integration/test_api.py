@@ -45,13 +45,17 @@ def test_create_get_list_cancel(client: httpx.Client) -> None:
     assert created.status_code == 201, created.text
     order = created.json()
     assert order["address"] == BTC_ZPUB_FIRST
-    assert order["amount"] == "0.015" and order["amount_base"] == 1_500_000
-    assert order["status"] == "pending" and order["payments"] == []
+    assert order["amount"] == "0.015"
+    assert order["amount_base"] == 1_500_000
+    assert order["status"] == "pending"
+    assert order["payments"] == []
     assert client.get(f"/v1/orders/{order['id']}").json() == order
     listed = client.get("/v1/orders", params={"status": "pending", "chain": "btc"}).json()
-    assert [o["id"] for o in listed["data"]] == [order["id"]] and listed["has_more"] is False
+    assert [o["id"] for o in listed["data"]] == [order["id"]]
+    assert listed["has_more"] is False
     cancelled = client.post(f"/v1/orders/{order['id']}/cancel")
-    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled"
     again = client.post(f"/v1/orders/{order['id']}/cancel")
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "order_not_cancellable"
@@ -90,17 +94,20 @@ def test_idempotency_key(client: httpx.Client, api: RunningApi) -> None:
 def test_qr_codes(client: httpx.Client) -> None:
     order = client.post("/v1/orders", json=ORDER).json()
     svg = client.get(f"/v1/orders/{order['id']}/qr.svg")
-    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+    assert svg.status_code == 200
+    assert svg.headers["content-type"].startswith("image/svg+xml")
     assert b"<svg" in svg.content
     png = client.get(f"/v1/orders/{order['id']}/qr.png")
-    assert png.headers["content-type"] == "image/png" and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.headers["content-type"] == "image/png"
+    assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
     assert client.get("/v1/orders/ord_missing/qr.png").status_code == 404
 
 
 def test_authentication(api: RunningApi) -> None:
     with httpx.Client(base_url=api.base_url, timeout=10) as anon:
         missing = anon.get("/v1/orders")
-        assert missing.status_code == 401 and missing.json()["error"]["code"] == "unauthorized"
+        assert missing.status_code == 401
+        assert missing.json()["error"]["code"] == "unauthorized"
         assert missing.headers["www-authenticate"] == "Bearer"
         wrong = anon.get(
             "/v1/orders", headers={"Authorization": "Bearer pw_key_aaaaaaaaaaaaaaaa_" + "x" * 43}
@@ -156,15 +163,19 @@ def test_malformed_requests(client: httpx.Client, api: RunningApi) -> None:
     broken = client.post(
         "/v1/orders", content=b"{not json", headers={"Content-Type": "application/json"}
     )
-    assert broken.status_code == 400 and broken.json()["error"]["code"] == "invalid_json"
+    assert broken.status_code == 400
+    assert broken.json()["error"]["code"] == "invalid_json"
     huge = client.post("/v1/orders", json={**ORDER, "metadata": {"x": "y" * 100_000}})
-    assert huge.status_code == 413 and huge.json()["error"]["code"] == "payload_too_large"
+    assert huge.status_code == 413
+    assert huge.json()["error"]["code"] == "payload_too_large"
     nan = client.post(
         "/v1/orders",
-        content=b'{"order_id": "n", "chain": "btc", "asset": "BTC", "amount": "1", "metadata": {"x": NaN}}',
+        content=b'{"order_id": "n", "chain": "btc", "asset": "BTC", "amount": "1",'
+        b' "metadata": {"x": NaN}}',
         headers={"Content-Type": "application/json"},
     )
-    assert nan.status_code in (400, 422) and "error" in nan.json()
+    assert nan.status_code in (400, 422)
+    assert "error" in nan.json()
     assert client.get("/v1/orders/ord_unknown").status_code == 404
     assert client.get("/v1/orders", params={"limit": 0}).status_code == 422
     assert client.get("/v1/orders", params={"status": "bogus"}).status_code == 422
@@ -180,7 +191,8 @@ def test_malformed_requests(client: httpx.Client, api: RunningApi) -> None:
 def test_health_and_openapi(client: httpx.Client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"]["database"] is True
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["database"] is True
     spec = client.get("/openapi.json").json()
     assert {
         "/v1/orders",

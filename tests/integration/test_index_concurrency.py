@@ -35,7 +35,7 @@ def test_concurrent_creators_get_distinct_contiguous_indexes(
                 req = NewOrder(order_id=f"{n}-{i}", chain=chain, asset=asset, amount="1")
                 with c.db.transaction() as conn:
                     c.orders.create(conn, req, c.clock())
-        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(WORKERS)]

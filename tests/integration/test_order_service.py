@@ -44,7 +44,8 @@ def test_create_derives_the_next_address_and_records_the_event(
     assert view["confirmations_required"] == 2
     assert view["expires_at"] == "2026-01-01T12:15:00Z"
     second, _ = c.db.write(lambda conn: c.orders.create(conn, BTC, now))
-    assert second["derivation_index"] == 1 and second["address"] != view["address"]
+    assert second["derivation_index"] == 1
+    assert second["address"] != view["address"]
     order = c.db.read(lambda conn: load_order(conn, view["id"]))
     assert order is not None
     payloads = c.db.read(lambda conn: event_payloads(conn, order))
@@ -59,8 +60,10 @@ def test_evm_chains_sharing_a_key_never_share_an_address(make_container: Contain
     first, _ = c.db.write(lambda conn: c.orders.create(conn, eth, c.clock()))
     second, _ = c.db.write(lambda conn: c.orders.create(conn, pol, c.clock()))
     assert first["address"] == ETH_FIRST
-    assert second["address"] != first["address"] and second["derivation_index"] == 1
-    assert second["asset"] == "POL" and second["confirmations_required"] == "finalized"
+    assert second["address"] != first["address"]
+    assert second["derivation_index"] == 1
+    assert second["asset"] == "POL"
+    assert second["confirmations_required"] == "finalized"
     assert first["payment_uri"] == f"ethereum:{ETH_FIRST}@1?value=500000000000000000"
 
 
@@ -93,7 +96,8 @@ def test_idempotency_key_replays_or_conflicts(make_container: ContainerFactory) 
     again, replayed = c.db.write(
         lambda conn: c.orders.create(conn, BTC, now, api_key_id="k", idempotency_key="x")
     )
-    assert replayed and again["id"] == first["id"]
+    assert replayed
+    assert again["id"] == first["id"]
     other = NewOrder(order_id="A-1", chain="btc", asset="BTC", amount="0.016")
     with pytest.raises(Conflict, match="different request"):
         c.db.write(
@@ -103,7 +107,8 @@ def test_idempotency_key_replays_or_conflicts(make_container: ContainerFactory) 
     third, replayed = c.db.write(
         lambda conn: c.orders.create(conn, BTC, now, api_key_id="k2", idempotency_key="x")
     )
-    assert not replayed and third["id"] != first["id"]
+    assert not replayed
+    assert third["id"] != first["id"]
     assert count(c, orders) == 2
 
 
@@ -141,7 +146,8 @@ def test_bad_requests_change_nothing(
     with pytest.raises(InvalidRequest) as failure:
         c.db.write(lambda conn: c.orders.create(conn, request_, c.clock()))
     assert failure.value.code == code
-    assert count(c, orders) == 0 and count(c, events) == 0
+    assert count(c, orders) == 0
+    assert count(c, events) == 0
     view, _ = c.db.write(lambda conn: c.orders.create(conn, BTC, c.clock()))
     assert view["derivation_index"] == 0  # no index was burned by the refused request
 
@@ -152,17 +158,21 @@ def test_list_filters_and_pages(make_container: ContainerFactory) -> None:
     for i in range(7):
         chain, asset = ("btc", "BTC") if i % 2 else ("eth", "ETH")
         req = NewOrder(order_id=f"L-{i}", chain=chain, asset=asset, amount="1")
-        ids.append(c.db.write(lambda conn: c.orders.create(conn, req, c.clock()))[0]["id"])
-    seen, cursor = [], None
+        with c.db.transaction() as conn:
+            ids.append(c.orders.create(conn, req, c.clock())[0]["id"])
+    seen: list[str] = []
+    cursor: str | None = None
     while True:
-        page = c.db.read(lambda conn: c.orders.list(conn, limit=3, cursor=cursor))
+        with c.db.reading() as conn:
+            page = c.orders.list(conn, limit=3, cursor=cursor)
         seen += [v["id"] for v in page.data]
         cursor = page.next_cursor
         if cursor is None:
             break
     assert seen == list(reversed(ids))
     btc = c.db.read(lambda conn: c.orders.list(conn, chain="btc"))
-    assert {v["chain"] for v in btc.data} == {"btc"} and len(btc.data) == 3
+    assert {v["chain"] for v in btc.data} == {"btc"}
+    assert len(btc.data) == 3
     with pytest.raises(InvalidRequest):
         c.db.read(lambda conn: c.orders.list(conn, cursor="garbage!"))
 

@@ -1,4 +1,4 @@
-"""Public keys of the BIP test mnemonic "abandon ×11 about" and their first addresses.
+"""Public keys of the BIP test mnemonic "abandon (x11) about" and their first addresses.
 
 Computed from the published BIP-44/84/86 vectors; never use this mnemonic for money.
 """

@@ -21,20 +21,25 @@ def free_port() -> int:
 
 
 def _bin(name: str) -> str:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or (
-        [shutil.which(name)] if shutil.which(name) else []
-    )
-    if not found or found[-1] is None:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    on_path = shutil.which(name)
+    if on_path:
+        found.append(on_path)
+    if not found:
         raise RuntimeError(
             f"PostgreSQL's {name} is not installed: run ./dev setup as root "
             "(apt-get install postgresql)"
         )
-    return str(found[-1])
+    return found[0]
 
 
-def _as_owner(args: list[str]) -> list[str]:
+def _as_owner(*args: str) -> list[str]:
     # initdb refuses to run as root: run it as the postgres user then.
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else list(args)
+
+
+def _run(*args: str) -> None:
+    subprocess.run(_as_owner(*args), check=True, capture_output=True, timeout=120)
 
 
 @contextmanager
@@ -46,39 +51,28 @@ def postgres_cluster() -> Iterator[str]:
         os.chown(root, owner.pw_uid, owner.pw_gid)
     port = free_port()
     data, log = root / "data", root / "pg.log"
-    run = {"check": True, "capture_output": True, "timeout": 120}
+    options = (
+        f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off "
+        "-c full_page_writes=off -c synchronous_commit=off -c max_connections=200"
+    )
     try:
-        subprocess.run(
-            _as_owner(
-                [
-                    _bin("initdb"),
-                    "-D",
-                    str(data),
-                    "-U",
-                    "postgres",
-                    "--auth=trust",
-                    "--no-sync",
-                    "-E",
-                    "UTF8",
-                ]
-            ),
-            **run,
+        _run(
+            _bin("initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
         )
-        options = (
-            f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off "
-            "-c full_page_writes=off -c max_connections=200"
-        )
-        subprocess.run(
-            _as_owner(
-                [_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-o", options, "start"]
-            ),
-            **run,
-        )
+        _run(_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-o", options, "start")
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
     finally:
         if (data / "postmaster.pid").exists():
             subprocess.run(
-                _as_owner([_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+                _as_owner(_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"),
                 check=False,
                 capture_output=True,
                 timeout=60,

@@ -49,7 +49,7 @@ def running_api(container: Container) -> Iterator[RunningApi]:
                     shutdown=stop,
                 )
             )
-        except BaseException as exc:  # noqa: BLE001 - reported to the test below
+        except BaseException as exc:
             failure.append(exc)
             ready.set()
         finally:

@@ -52,7 +52,8 @@ def test_nothing_runs_at_import_time() -> None:
         check=False,
         env={"PATH": "/usr/bin:/bin", "PAYWATCH_CONFIG": "/nonexistent/config.yaml"},
     )
-    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
 
 
 def test_modules_stay_small_and_no_utils() -> None:

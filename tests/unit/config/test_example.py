@@ -35,7 +35,7 @@ def test_example_mentions_every_key() -> None:
         TatumConfig,
     ]
     models += [
-        field.annotation  # type: ignore[misc]
+        field.annotation
         for field in Config.model_fields.values()
         if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
     ]

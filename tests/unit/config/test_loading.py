@@ -59,10 +59,16 @@ chains:
         env={},
     )
     btc, ltc, eth, polygon = (config.chains[n] for n in ("btc", "ltc", "eth", "polygon"))
-    assert isinstance(btc, BitcoinChainConfig) and btc.symbol == "BTC" and btc.confirmations == 3
-    assert isinstance(ltc, BitcoinChainConfig) and ltc.symbol == "LTC" and ltc.network == "regtest"
-    assert isinstance(eth, EvmChainConfig) and eth.confirmations_policy is None
-    assert isinstance(polygon, EvmChainConfig) and polygon.native_asset.symbol == "POL"
+    assert isinstance(btc, BitcoinChainConfig)
+    assert btc.symbol == "BTC"
+    assert btc.confirmations == 3
+    assert isinstance(ltc, BitcoinChainConfig)
+    assert ltc.symbol == "LTC"
+    assert ltc.network == "regtest"
+    assert isinstance(eth, EvmChainConfig)
+    assert eth.confirmations_policy is None
+    assert isinstance(polygon, EvmChainConfig)
+    assert polygon.native_asset.symbol == "POL"
     assert polygon.confirmations_policy == 12
 
 
@@ -90,11 +96,13 @@ chains:
             "chains.eth.confirmations: must be a depth",
         ),
         (
-            "chains: {eth: {type: evm, chain_id: 1, xpub: a, tokens: {USDC: {contract: '0x12', decimals: 6}}}}",
+            "chains: {eth: {type: evm, chain_id: 1, xpub: a,"
+            " tokens: {USDC: {contract: '0x12', decimals: 6}}}}",
             "chains.eth.tokens.USDC.contract",
         ),
         (
-            "chains: {eth: {type: evm, chain_id: 1, xpub: a, tokens: {ETH: {contract: '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48', decimals: 6}}}}",
+            "chains: {eth: {type: evm, chain_id: 1, xpub: a, tokens: {ETH: {contract:"
+            " '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48', decimals: 6}}}}",
             "asset symbol used twice",
         ),
         ("chains: {Eth: {type: evm, chain_id: 1, xpub: a}}", "chains.Eth: chain name"),
@@ -123,7 +131,8 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_load_config_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as failure:
         load_config(tmp_path / "missing.yaml")
-    assert "missing.yaml" in failure.value.render() and "not found" in failure.value.render()
+    assert "missing.yaml" in failure.value.render()
+    assert "not found" in failure.value.render()
     path = tmp_path / "config.yaml"
     path.write_text("orders: {expires_in: 30m}\n")
     assert load_config(path, env={}).orders.expires_in == timedelta(minutes=30)

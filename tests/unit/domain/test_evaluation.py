@@ -27,7 +27,12 @@ def pay(
     return Transfer(TransferKey(tx, 0), amount, T0 + timedelta(minutes=at), conf, removed=removed)
 
 
-def status_of(*transfers: Transfer, now_min: int = 2, status: S = S.PENDING, terms: Terms = TERMS):
+def status_of(
+    *transfers: Transfer,
+    now_min: int = 2,
+    status: OrderStatus = OrderStatus.PENDING,
+    terms: Terms = TERMS,
+) -> tuple[OrderStatus, OrderException]:
     outcome = evaluate(terms, status, transfers, T0 + timedelta(minutes=now_min))
     return outcome.status, outcome.exception
 
