@@ -9,13 +9,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from daemon.services.errors import NotFound, Unauthorized
 from daemon.services.identifiers import new_id
+from daemon.storage.prepared import Prepared
 from daemon.storage.tables import api_keys
 
-_KEY = re.compile(r"^pw_(?P<id>key_[a-z2-7]{16})_(?P<secret>[A-Za-z0-9_-]{43})$")
+_KEY = re.compile(r"^pw_(?P<id>key_[0-9a-f]{16})_(?P<secret>[A-Za-z0-9_-]{43})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,13 +38,20 @@ class ApiKeyInfo:
         }
 
 
+_KEY_BY_ID = Prepared(
+    select(api_keys.c.secret_hash, api_keys.c.revoked_at).where(
+        api_keys.c.id == bindparam("key_id")
+    )
+)
+
+
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
 def create_key(conn: Connection, name: str, now: datetime) -> tuple[ApiKeyInfo, str]:
     """A new key; the clear text is returned once and never stored."""
-    key_id = new_id("key", 10)
+    key_id = new_id("key", 8)
     key = f"pw_{key_id}_{secrets.token_urlsafe(32)}"
     conn.execute(
         insert(api_keys).values(
@@ -68,21 +76,24 @@ def revoke_key(conn: Connection, key_id: str, now: datetime) -> ApiKeyInfo:
     return ApiKeyInfo(row.id, row.name, row.created_at, row.revoked_at)
 
 
-def authenticate(conn: Connection, presented: str | None) -> str:
-    """The id of the active key that ``presented`` is, else :class:`Unauthorized`."""
+def check_key_format(presented: str | None) -> str:
+    """``presented`` if it looks like one of our keys (no database needed), else 401."""
     if not presented:
         raise Unauthorized("unauthorized", "missing API key: send Authorization: Bearer <key>")
-    match = _KEY.match(presented)
+    if _KEY.match(presented) is None:
+        raise Unauthorized("unauthorized", "the API key is not valid or has been revoked")
+    return presented
+
+
+def authenticate(conn: Connection, presented: str | None) -> str:
+    """The id of the active key that ``presented`` is, else :class:`Unauthorized`."""
+    match = _KEY.match(check_key_format(presented))
     row = None
     if match is not None:
-        row = conn.execute(
-            select(api_keys.c.secret_hash, api_keys.c.revoked_at).where(
-                api_keys.c.id == match.group("id")
-            )
-        ).first()
-    expected = row.secret_hash if row is not None else "0" * 64
+        row = _KEY_BY_ID.first(conn, {"key_id": match.group("id")})
+    expected = row[0] if row is not None else "0" * 64
     valid = hmac.compare_digest(_digest(presented), expected)
-    if row is None or not valid or row.revoked_at is not None:
+    if row is None or not valid or row[1] is not None:
         raise Unauthorized("unauthorized", "the API key is not valid or has been revoked")
     assert match is not None
     return match.group("id")

@@ -26,6 +26,7 @@ from daemon.services.order_records import (
     iso,
     load_transfers,
 )
+from daemon.storage.prepared import Prepared
 from daemon.storage.tables import events, orders, transfers
 
 
@@ -41,6 +42,9 @@ class Observation:
     block_hash: str | None = None
 
 
+INSERT_EVENT = Prepared(insert(events))
+
+
 class OrderChanges:
     def __init__(self, views: OrderViews) -> None:
         self.views = views
@@ -52,23 +56,27 @@ class OrderChanges:
         records: Iterable[TransferRecord],
         event: PlannedEvent,
         now: datetime,
+        *,
+        view: dict[str, Any] | None = None,
     ) -> str:
+        """Write one event with the order as it is now (``view``, if already built)."""
         records = list(records)
-        data = self.views.order(order, records)
+        data = dict(view) if view is not None else self.views.order(order, records)
         if event.transfer is not None:
             for record in records:
                 if record.transfer.key == event.transfer:
                     data["payment"] = self.views.payment(order, record)
-        event_id = new_id("msg", 15)
+        event_id = new_id("msg")
         body = {"type": str(event.type), "timestamp": iso(now), "data": data}
-        conn.execute(
-            insert(events).values(
-                id=event_id,
-                order_seq=order.seq,
-                type=str(event.type),
-                payload=json_codec.dumps(body),
-                created_at=now,
-            )
+        INSERT_EVENT.execute(
+            conn,
+            {
+                "id": event_id,
+                "order_seq": order.seq,
+                "type": str(event.type),
+                "payload": json_codec.dumps(body),
+                "created_at": now,
+            },
         )
         return event_id
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -73,29 +73,31 @@ class OrderRecord:
     metadata: dict[str, Any] | None
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> OrderRecord:
+    def from_row(cls, row: Row[Any] | Mapping[str, Any]) -> OrderRecord:
+        if isinstance(row, Row):
+            row = row._mapping
         return cls(
-            seq=row.seq,
-            id=row.id,
-            order_id=row.order_id,
-            chain=row.chain,
-            asset=row.asset,
-            decimals=row.decimals,
-            amount_base=row.amount_base,
-            address=row.address,
-            derivation_index=row.derivation_index,
-            status=OrderStatus(row.status),
-            exception=OrderException(row.exception),
-            confirmations_required=row.confirmations_required,
-            tolerance_ppm=row.tolerance_ppm,
-            received_base=row.received_base,
-            received_confirmed_base=row.received_confirmed_base,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            expires_at=row.expires_at,
-            late_until=row.late_until,
-            callback_url=row.callback_url,
-            metadata=json_codec.loads(row.metadata) if row.metadata else None,
+            seq=row["seq"],
+            id=row["id"],
+            order_id=row["order_id"],
+            chain=row["chain"],
+            asset=row["asset"],
+            decimals=row["decimals"],
+            amount_base=row["amount_base"],
+            address=row["address"],
+            derivation_index=row["derivation_index"],
+            status=OrderStatus(row["status"]),
+            exception=OrderException(row["exception"]),
+            confirmations_required=row["confirmations_required"],
+            tolerance_ppm=row["tolerance_ppm"],
+            received_base=row["received_base"],
+            received_confirmed_base=row["received_confirmed_base"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            expires_at=row["expires_at"],
+            late_until=row["late_until"],
+            callback_url=row["callback_url"],
+            metadata=json_codec.loads(row["metadata"]) if row["metadata"] else None,
         )
 
     @property

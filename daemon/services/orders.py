@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select
+from sqlalchemy import Connection, Executable, and_, bindparam, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -30,6 +30,7 @@ from daemon.services.order_changes import OrderChanges
 from daemon.services.order_records import OrderRecord, OrderViews, load_order, load_transfers
 from daemon.services.registry import ChainInfo, ChainRegistry
 from daemon.services.request_checks import check_callback_url, check_metadata
+from daemon.storage.prepared import Prepared
 from daemon.storage.tables import address_counters, orders
 
 MAX_INVALID_CHILDREN = 16
@@ -103,7 +104,7 @@ class OrderService:
         derived = self._next_address(conn, chain)
         expires_at = now + expires_in
         values = {
-            "id": new_id("ord", 15),
+            "id": new_id("ord"),
             "order_id": request.order_id,
             "chain": chain.name,
             "asset": asset.symbol,
@@ -129,20 +130,22 @@ class OrderService:
             "idempotency_key": idempotency_key,
             "request_hash": fingerprint,
         }
-        try:
-            with conn.begin_nested():
-                seq = conn.execute(
-                    insert(orders).values(values).returning(orders.c.seq)
-                ).scalar_one()
-        except IntegrityError:
-            # A concurrent request with the same Idempotency-Key won the race.
-            replay = self._replay(conn, api_key_id, idempotency_key, fingerprint)
-            if replay is None:
-                raise
-            return replay, True
-        order = OrderRecord.from_row(conn.execute(select(orders).where(orders.c.seq == seq)).one())
-        self.changes.write_event(conn, order, [], PlannedEvent(EventType.CREATED), now)
-        return self.views.order(order, []), False
+        if idempotency_key is None:
+            seq = INSERT_ORDER.scalar(conn, values)
+        else:
+            try:
+                with conn.begin_nested():
+                    seq = INSERT_ORDER.scalar(conn, values)
+            except IntegrityError:
+                # A concurrent request with the same Idempotency-Key won the race.
+                replay = self._replay(conn, api_key_id, idempotency_key, fingerprint)
+                if replay is None:
+                    raise
+                return replay, True
+        order = OrderRecord.from_row({**values, "seq": seq})
+        view = self.views.order(order, [])
+        self.changes.write_event(conn, order, [], PlannedEvent(EventType.CREATED), now, view=view)
+        return view, False
 
     def _replay(
         self, conn: Connection, api_key_id: str | None, key: str | None, fingerprint: str
@@ -292,20 +295,30 @@ class OrderService:
         return changed
 
 
-def allocate_index(conn: Connection, keyspace: str) -> int:
-    """Take the next derivation index of a key, atomically (a row lock on PostgreSQL,
-    the write lock on SQLite); an index is never handed out twice."""
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = (
+INSERT_ORDER = Prepared(insert(orders).returning(orders.c.seq))
+
+
+def _take_index_statement(dialect: str) -> Executable:
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
         dialect_insert(address_counters)
-        .values(keyspace=keyspace, next_index=1)
+        .values(keyspace=bindparam("keyspace"), next_index=1)
         .on_conflict_do_update(
             index_elements=[address_counters.c.keyspace],
             set_={"next_index": address_counters.c.next_index + 1},
         )
         .returning(address_counters.c.next_index)
     )
-    return int(conn.execute(statement).scalar_one()) - 1
+
+
+TAKE_INDEX = {name: Prepared(_take_index_statement(name)) for name in ("postgresql", "sqlite")}
+
+
+def allocate_index(conn: Connection, keyspace: str) -> int:
+    """Take the next derivation index of a key, atomically (a row lock on PostgreSQL,
+    the write lock on SQLite); an index is never handed out twice."""
+    statement = TAKE_INDEX[conn.dialect.name]
+    return int(statement.scalar(conn, {"keyspace": keyspace})) - 1
 
 
 def encode_cursor(seq: int) -> str:

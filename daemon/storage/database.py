@@ -19,6 +19,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from daemon.storage.group_commit import GroupCommitter
+
 T = TypeVar("T")
 
 
@@ -64,6 +66,9 @@ class Database:
         self.dialect = self.engine.dialect.name
         workers = 1 if self.dialect == "sqlite" else pool_size
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
+        self._committer = (
+            GroupCommitter(self.transaction, self._executor) if self.dialect == "sqlite" else None
+        )
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -87,7 +92,13 @@ class Database:
             return work(conn)
 
     async def run(self, work: Callable[[Connection], T]) -> T:
-        """Run a write unit of work off the event loop."""
+        """Run a write unit of work off the event loop, committed before this returns.
+
+        ``work`` must only touch the database through ``conn`` (it may be run twice:
+        see :mod:`daemon.storage.group_commit`).
+        """
+        if self._committer is not None:
+            return await self._committer.submit(work)
         return await asyncio.get_running_loop().run_in_executor(self._executor, self.write, work)
 
     async def run_read(self, work: Callable[[Connection], T]) -> T:

@@ -1,0 +1,87 @@
+"""Hot-path statements run on the driver's own cursor.
+
+SQLAlchemy's per-call execution machinery costs about 100 µs a statement on
+this class of machine, the driver itself about 15 µs. The few statements on
+the order-creation path (about four per order) are compiled once per dialect
+and executed on the DBAPI cursor of the same connection, so they stay inside
+the caller's transaction. Values still pass through each column type's own
+bind processor: they are stored exactly as the Core path stores them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.expression import Executable
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...] | None  # positional order for qmark/format styles, else None
+    processors: dict[str, Callable[[Any], Any]]
+    defaults: dict[str, Any]  # values bound in the statement itself
+
+
+class Prepared:
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._compiled: dict[tuple[str, frozenset[str]], _Compiled] = {}
+        self._lock = threading.Lock()
+
+    def _for(self, dialect: Dialect, keys: frozenset[str]) -> _Compiled:
+        found = self._compiled.get((dialect.name, keys))
+        if found is not None:
+            return found
+        with self._lock:
+            compiled = self.statement.compile(  # type: ignore[attr-defined]
+                dialect=dialect, column_keys=sorted(keys)
+            )
+            processors = {}
+            defaults = {}
+            for name, bind in compiled.binds.items():
+                processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+                if processor is not None:
+                    processors[name] = processor
+                if name not in keys:
+                    defaults[name] = bind.effective_value
+            positional = compiled.positiontup
+            found = _Compiled(
+                compiled.string, tuple(positional) if positional else None, processors, defaults
+            )
+            self._compiled[(dialect.name, keys)] = found
+            return found
+
+    def _run(self, conn: Connection, params: Mapping[str, Any]) -> Any:
+        compiled = self._for(conn.dialect, frozenset(params))
+        values = {**compiled.defaults, **params}
+        for name, processor in compiled.processors.items():
+            values[name] = processor(values[name])
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        if compiled.names is not None:
+            cursor.execute(compiled.sql, tuple(values[name] for name in compiled.names))
+        else:
+            cursor.execute(compiled.sql, values)
+        return cursor
+
+    def execute(self, conn: Connection, params: Mapping[str, Any]) -> None:
+        self._run(conn, params).close()
+
+    def first(self, conn: Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        cursor = self._run(conn, params)
+        try:
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return None if row is None else tuple(row)
+
+    def scalar(self, conn: Connection, params: Mapping[str, Any]) -> Any:
+        row = self.first(conn, params)
+        if row is None:
+            raise LookupError("the statement returned no row")
+        return row[0]
