@@ -29,6 +29,7 @@ from tests.support.configs import config_yaml  # noqa: E402
 from tests.support.postgres import free_port  # noqa: E402
 
 PAYWATCH = str(Path(sys.executable).parent / "paywatch")
+PIN = os.environ.get("BENCH_PIN", "1") == "1"
 
 
 def start_daemon(workdir: Path) -> tuple[subprocess.Popen[bytes], str, str]:
@@ -41,7 +42,7 @@ def start_daemon(workdir: Path) -> tuple[subprocess.Popen[bytes], str, str]:
         [PAYWATCH, "apikey", "create", "--json"], env=env, check=True, capture_output=True
     )
     key = json.loads(made.stdout)["key"]
-    pin = ["taskset", "-c", "0"] if (os.cpu_count() or 1) > 1 else []
+    pin = ["taskset", "-c", "0"] if PIN and (os.cpu_count() or 1) > 1 else []
     proc = subprocess.Popen([*pin, PAYWATCH, "run"], env=env, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -117,7 +118,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     args = parser.parse_args()
     seconds = 2.0 if args.quick else args.seconds
-    if (os.cpu_count() or 1) > 1:
+    if PIN and (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {1})
     with tempfile.TemporaryDirectory(prefix="paywatch-bench-") as tmp:
         proc, base, key = start_daemon(Path(tmp))

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import Response
 
 from daemon.services import json_codec
-from daemon.services.errors import ServiceError
+from daemon.services.errors import InvalidRequest, ServiceError
 
 log = logging.getLogger("paywatch.api")
 
@@ -25,6 +26,10 @@ _HTTP_CODES = {
 }
 
 
+class BadJson(InvalidRequest):
+    status = 400
+
+
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> Response:
@@ -32,13 +37,13 @@ def error_response(
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
-def describe_validation(errors: list[Any]) -> tuple[int, str, str]:
-    """One readable message for pydantic's list of problems."""
+def describe_validation(errors: list[Any]) -> ServiceError:
+    """One readable error for pydantic's list of problems with a request body."""
     if any(e.get("type") == "json_invalid" for e in errors):
-        return 400, "invalid_json", "the request body is not valid JSON"
+        return BadJson("invalid_json", "the request body is not valid JSON")
     parts = []
     for err in errors[:5]:
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "header", "path")]
+        loc = [str(p) for p in err.get("loc", ())]
         loc = [p for p in loc if not p.startswith(("function-", "constrained-")) and "[" not in p]
         where = ".".join(loc) or "body"
         kind = err.get("type", "")
@@ -46,36 +51,34 @@ def describe_validation(errors: list[Any]) -> tuple[int, str, str]:
             message = "unknown field"
         elif kind == "missing":
             message = "is required"
-        elif kind in ("string_type", "model_attributes_type", "dict_type") and where == "body":
+        elif kind in ("model_type", "model_attributes_type", "dict_type") and where == "body":
             message = "must be a JSON object"
         else:
             message = str(err.get("msg", "is invalid")).removeprefix("Value error, ")
         parts.append(f"{where}: {message}")
-    return 422, "invalid_request", "; ".join(parts)
+    return InvalidRequest("invalid_request", "; ".join(parts))
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: Starlette) -> None:
     async def on_service_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ServiceError)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return error_response(exc.status, exc.code, exc.message, headers)
 
     async def on_validation(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        status, code, message = describe_validation(list(exc.errors()))
-        return error_response(status, code, message)
+        assert isinstance(exc, ValidationError)
+        return await on_service_error(request, describe_validation(list(exc.errors())))
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        detail = exc.detail if isinstance(exc.detail, str) else code
-        return error_response(exc.status_code, code, detail, dict(exc.headers or {}))
+        return error_response(exc.status_code, code, exc.detail, dict(exc.headers or {}))
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(500, "internal_error", "an internal error occurred; see the logs")
 
     app.add_exception_handler(ServiceError, on_service_error)
-    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(ValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)

@@ -1,38 +1,151 @@
-"""The OpenAPI document: FastAPI's, plus what the hand-parsed routes declare."""
+"""The OpenAPI 3.1 document, built from the same pydantic models the API uses."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 
-from daemon.api.schemas import CreateOrderBody
+from daemon.api.schemas import STATUSES, CreateOrderBody, ErrorBody, Order, OrderList
+
+_ERROR_TEXT = {
+    400: "Malformed request (e.g. not JSON)",
+    401: "Missing, invalid or revoked API key",
+    404: "No such order",
+    409: "Conflict (order not cancellable, Idempotency-Key reused)",
+    413: "Request body too large",
+    422: "Invalid request; the message names the field",
+}
 
 
-def install_openapi(app: FastAPI) -> None:
-    def document() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            spec = get_openapi(
-                title=app.title,
-                version=app.version,
-                description=app.description,
-                routes=app.routes,
-            )
-            components = spec.setdefault("components", {})
-            schemas = components.setdefault("schemas", {})
-            body = CreateOrderBody.model_json_schema(ref_template="#/components/schemas/{model}")
-            schemas.update(body.pop("$defs", {}))
-            schemas["CreateOrderBody"] = body
-            components["securitySchemes"] = {
+class _Schemas:
+    def __init__(self) -> None:
+        self.found: dict[str, Any] = {}
+
+    def ref(self, model: type[BaseModel]) -> dict[str, str]:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        self.found.update(schema.pop("$defs", {}))
+        self.found[model.__name__] = schema
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    schemas = _Schemas()
+    error = schemas.ref(ErrorBody)
+
+    def errors(*codes: int) -> dict[str, Any]:
+        return {str(c): _json(error, _ERROR_TEXT[c]) for c in codes}
+
+    order = schemas.ref(Order)
+    order_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+    image = {"200": {"description": "QR code of the payment URI", "content": {}}}
+    paths: dict[str, Any] = {
+        "/v1/orders": {
+            "post": {
+                "summary": "Create an order and derive its payment address",
+                "operationId": "create_order",
+                "parameters": [
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "maxLength": 255},
+                        "description": "A retry with the same key returns the first order "
+                        "(Idempotent-Replayed: true); another body with it is a 409",
+                    }
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": schemas.ref(CreateOrderBody)}},
+                },
+                "responses": {"201": _json(order, "The order"), **errors(400, 401, 409, 413, 422)},
+            },
+            "get": {
+                "summary": "List orders, newest first",
+                "operationId": "list_orders",
+                "parameters": [
+                    _query(
+                        "status", {"type": "string", "enum": list(STATUSES)}, "Only this status"
+                    ),
+                    _query("chain", {"type": "string", "maxLength": 32}, "Only this chain"),
+                    _query("order_id", {"type": "string", "maxLength": 200}, "Your reference"),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "Page size"),
+                    _query("cursor", {"type": "string", "maxLength": 64}, "next_cursor of a page"),
+                ],
+                "responses": {"200": _json(schemas.ref(OrderList), "A page"), **errors(401, 422)},
+            },
+        },
+        "/v1/orders/{id}": {
+            "get": {
+                "summary": "One order with its payments",
+                "operationId": "get_order",
+                "parameters": [order_id],
+                "responses": {"200": _json(order, "The order"), **errors(401, 404)},
+            }
+        },
+        "/v1/orders/{id}/cancel": {
+            "post": {
+                "summary": "Cancel an open order",
+                "operationId": "cancel_order",
+                "parameters": [order_id],
+                "responses": {"200": _json(order, "The order"), **errors(401, 404, 409)},
+            }
+        },
+    }
+    for kind, media in (("svg", "image/svg+xml"), ("png", "image/png")):
+        paths[f"/v1/orders/{{id}}/qr.{kind}"] = {
+            "get": {
+                "summary": f"QR code of the payment URI ({kind.upper()})",
+                "operationId": f"order_qr_{kind}",
+                "parameters": [order_id],
+                "responses": {
+                    "200": {**image["200"], "content": {media: {}}},
+                    **errors(401, 404),
+                },
+            }
+        }
+    health = {"type": "object", "properties": {"status": {"type": "string"}}}
+    paths["/healthz"] = {
+        "get": {"summary": "Alive", "security": [], "responses": {"200": _json(health, "OK")}}
+    }
+    paths["/readyz"] = {
+        "get": {
+            "summary": "Ready: database reachable (and, as they land, watchers in sync)",
+            "security": [],
+            "responses": {"200": _json(health, "Ready"), "503": _json(health, "Not ready")},
+        }
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "paywatch",
+            "version": "1",
+            "description": "Self-hosted crypto payments: orders, addresses, signed webhooks.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas.found,
+            "securitySchemes": {
                 "bearer": {
                     "type": "http",
                     "scheme": "bearer",
                     "description": "An API key from `paywatch apikey create`",
                 }
-            }
-            spec["security"] = [{"bearer": []}]
-            app.openapi_schema = spec
-        return app.openapi_schema
-
-    app.openapi = document  # type: ignore[method-assign]
+            },
+        },
+        "security": [{"bearer": []}],
+    }

@@ -53,25 +53,7 @@ class CreateOrderBody(BaseModel):
         )
 
 
-CREATE_ORDER_OPENAPI: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/CreateOrderBody"}}
-        },
-    },
-    "parameters": [
-        {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "required": False,
-            "description": "Retries with the same key return the first order (201, "
-            "Idempotent-Replayed: true); a different body with it is a 409",
-            "schema": {"type": "string", "maxLength": 255},
-        }
-    ],
-    "security": [{"bearer": []}],
-}
+STATUSES = ("pending", "processing", "paid", "expired", "cancelled", "invalid")
 
 
 class Payment(BaseModel):

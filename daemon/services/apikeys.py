@@ -87,13 +87,13 @@ def check_key_format(presented: str | None) -> str:
 
 def authenticate(conn: Connection, presented: str | None) -> str:
     """The id of the active key that ``presented`` is, else :class:`Unauthorized`."""
-    match = _KEY.match(check_key_format(presented))
-    row = None
-    if match is not None:
-        row = _KEY_BY_ID.first(conn, {"key_id": match.group("id")})
+    key = check_key_format(presented)
+    match = _KEY.match(key)
+    assert match is not None  # check_key_format guarantees the shape
+    row = _KEY_BY_ID.first(conn, {"key_id": match.group("id")})
+    # Compare even when the id is unknown, so timing tells nothing about which ids exist.
     expected = row[0] if row is not None else "0" * 64
-    valid = hmac.compare_digest(_digest(presented), expected)
+    valid = hmac.compare_digest(_digest(key), expected)
     if row is None or not valid or row[1] is not None:
         raise Unauthorized("unauthorized", "the API key is not valid or has been revoked")
-    assert match is not None
     return match.group("id")

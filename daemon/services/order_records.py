@@ -74,30 +74,29 @@ class OrderRecord:
 
     @classmethod
     def from_row(cls, row: Row[Any] | Mapping[str, Any]) -> OrderRecord:
-        if isinstance(row, Row):
-            row = row._mapping
+        data: Mapping[Any, Any] = row._mapping if isinstance(row, Row) else row
         return cls(
-            seq=row["seq"],
-            id=row["id"],
-            order_id=row["order_id"],
-            chain=row["chain"],
-            asset=row["asset"],
-            decimals=row["decimals"],
-            amount_base=row["amount_base"],
-            address=row["address"],
-            derivation_index=row["derivation_index"],
-            status=OrderStatus(row["status"]),
-            exception=OrderException(row["exception"]),
-            confirmations_required=row["confirmations_required"],
-            tolerance_ppm=row["tolerance_ppm"],
-            received_base=row["received_base"],
-            received_confirmed_base=row["received_confirmed_base"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            expires_at=row["expires_at"],
-            late_until=row["late_until"],
-            callback_url=row["callback_url"],
-            metadata=json_codec.loads(row["metadata"]) if row["metadata"] else None,
+            seq=data["seq"],
+            id=data["id"],
+            order_id=data["order_id"],
+            chain=data["chain"],
+            asset=data["asset"],
+            decimals=data["decimals"],
+            amount_base=data["amount_base"],
+            address=data["address"],
+            derivation_index=data["derivation_index"],
+            status=OrderStatus(data["status"]),
+            exception=OrderException(data["exception"]),
+            confirmations_required=data["confirmations_required"],
+            tolerance_ppm=data["tolerance_ppm"],
+            received_base=data["received_base"],
+            received_confirmed_base=data["received_confirmed_base"],
+            created_at=data["created_at"],
+            updated_at=data["updated_at"],
+            expires_at=data["expires_at"],
+            late_until=data["late_until"],
+            callback_url=data["callback_url"],
+            metadata=json_codec.loads(data["metadata"]) if data["metadata"] else None,
         )
 
     @property

@@ -1,0 +1,61 @@
+"""Reading a request's parameters: headers, query string, JSON body."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from pydantic import BaseModel
+from starlette.requests import Request
+
+from daemon.services.apikeys import check_key_format
+from daemon.services.errors import InvalidRequest
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def bearer_token(request: Request) -> str:
+    """The request's API key if it is well formed (401 otherwise, before the body is
+    read). Whether it is valid is checked in the request's own database transaction."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return check_key_format(token.strip() if scheme.lower() == "bearer" else None)
+
+
+async def json_body(request: Request, model: type[M]) -> M:
+    """The body parsed by pydantic's JSON parser (a ValidationError becomes a 4xx)."""
+    return model.model_validate_json(await request.body())
+
+
+def header_text(request: Request, name: str, max_length: int) -> str | None:
+    value = request.headers.get(name)
+    if value is None:
+        return None
+    if not 0 < len(value) <= max_length or not value.isprintable():
+        raise InvalidRequest(
+            f"invalid_{name.lower().replace('-', '_')}",
+            f"{name}: 1 to {max_length} printable characters",
+        )
+    return value
+
+
+def query_text(request: Request, name: str, max_length: int) -> str | None:
+    value = request.query_params.get(name)
+    if value is not None and len(value) > max_length:
+        raise InvalidRequest("invalid_request", f"{name}: at most {max_length} characters")
+    return value
+
+
+def query_choice(request: Request, name: str, choices: tuple[str, ...]) -> str | None:
+    value = request.query_params.get(name)
+    if value is not None and value not in choices:
+        raise InvalidRequest("invalid_request", f"{name}: one of {', '.join(choices)}")
+    return value
+
+
+def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    text = request.query_params.get(name)
+    if text is None:
+        return default
+    if not text.isascii() or not text.isdigit() or not low <= int(text) <= high:
+        raise InvalidRequest("invalid_request", f"{name}: a whole number from {low} to {high}")
+    return int(text)
