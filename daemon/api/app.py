@@ -6,13 +6,11 @@ from typing import Any
 
 from sqlalchemy import Connection
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from daemon.api.errors import install_error_handlers
-from daemon.api.limits import BodyLimit
 from daemon.api.openapi import openapi_document
 from daemon.api.params import (
     bearer_token,
@@ -48,11 +46,12 @@ class OrderRoutes:
         self.service = container.orders
         self.clock = container.clock
         self.page_size = container.config.api.default_page_size
+        self.max_body = container.config.api.max_body_bytes
 
     async def create_order(self, request: Request) -> Response:
         token = bearer_token(request)
         idempotency_key = header_text(request, "Idempotency-Key", 255)
-        new = (await json_body(request, CreateOrderBody)).to_new_order()
+        new = (await json_body(request, CreateOrderBody, self.max_body)).to_new_order()
         now = self.clock()
         view, replayed = await self.db.run(
             lambda conn: self.service.create(
@@ -148,9 +147,6 @@ def create_app(container: Container) -> Starlette:
         Route("/readyz", handlers.readyz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
-    app = Starlette(
-        routes=routes,
-        middleware=[Middleware(BodyLimit, max_bytes=container.config.api.max_body_bytes)],
-    )
+    app = Starlette(routes=routes)
     install_error_handlers(app)
     return app

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 
 from daemon.services.apikeys import check_key_format
-from daemon.services.errors import InvalidRequest
+from daemon.services.errors import InvalidRequest, ServiceError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -21,9 +21,26 @@ def bearer_token(request: Request) -> str:
     return check_key_format(token.strip() if scheme.lower() == "bearer" else None)
 
 
-async def json_body(request: Request, model: type[M]) -> M:
-    """The body parsed by pydantic's JSON parser (a ValidationError becomes a 4xx)."""
-    return model.model_validate_json(await request.body())
+class PayloadTooLarge(ServiceError):
+    status = 413
+
+
+async def json_body(request: Request, model: type[M], max_bytes: int) -> M:
+    """The body, refused past ``max_bytes`` before more is read, then parsed by pydantic's
+    JSON parser (a ValidationError becomes a 4xx)."""
+    too_large = PayloadTooLarge(
+        "payload_too_large", f"request bodies are limited to {max_bytes} bytes"
+    )
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_large
+        chunks.append(chunk)
+    return model.model_validate_json(b"".join(chunks))
 
 
 def header_text(request: Request, name: str, max_length: int) -> str | None:

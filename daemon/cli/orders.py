@@ -11,7 +11,7 @@ from daemon.cli.context import CliContext, pass_ctx, service_failure
 from daemon.cli.output import emit_json, fields, table
 from daemon.config.durations import parse_duration
 from daemon.services import json_codec
-from daemon.services.address_gap import address_gap
+from daemon.services.address_allocation import address_gap
 from daemon.services.errors import ServiceError
 from daemon.services.orders import NewOrder
 from daemon.storage.migrations import is_up_to_date

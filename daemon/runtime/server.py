@@ -14,7 +14,7 @@ import uvicorn
 from daemon.api.app import create_app
 from daemon.config.schema import split_listen
 from daemon.runtime.container import Container
-from daemon.services.address_gap import address_gap
+from daemon.services.address_allocation import address_gap
 from daemon.storage.migrations import upgrade
 
 log = logging.getLogger("paywatch.runtime")
@@ -82,6 +82,7 @@ async def serve(
         access_log=False,
         lifespan="off",
         server_header=False,
+        proxy_headers=False,
         timeout_graceful_shutdown=3,
     )
     server = _ApiServer(config)

@@ -9,11 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Executable, and_, bindparam, insert, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from chains.base import DerivedAddress, KeyFormatError
 from daemon.config.schema import OrdersConfig
 from daemon.domain.events import PlannedEvent
 from daemon.domain.money import AmountError, parse_amount, parse_base_units
@@ -24,6 +22,7 @@ from daemon.domain.states import (
     OrderStatus,
 )
 from daemon.services import json_codec
+from daemon.services.address_allocation import next_address
 from daemon.services.errors import Conflict, InvalidRequest, NotFound
 from daemon.services.identifiers import new_id
 from daemon.services.order_changes import OrderChanges
@@ -31,9 +30,7 @@ from daemon.services.order_records import OrderRecord, OrderViews, load_order, l
 from daemon.services.registry import ChainInfo, ChainRegistry
 from daemon.services.request_checks import check_callback_url, check_metadata
 from daemon.storage.prepared import Prepared
-from daemon.storage.tables import address_counters, orders
-
-MAX_INVALID_CHILDREN = 16
+from daemon.storage.tables import orders
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +78,7 @@ class OrderService:
         idempotency_key: str | None = None,
     ) -> tuple[dict[str, Any], bool]:
         """The new order's view, and whether it is a replay of an earlier request."""
-        fingerprint = request.fingerprint()
+        fingerprint = request.fingerprint() if idempotency_key is not None else None
         if idempotency_key is not None:
             replay = self._replay(conn, api_key_id, idempotency_key, fingerprint)
             if replay is not None:
@@ -101,7 +98,7 @@ class OrderService:
             check_callback_url(request.callback_url)
         if request.metadata is not None:
             check_metadata(request.metadata)
-        derived = self._next_address(conn, chain)
+        derived = next_address(conn, chain.deriver)
         expires_at = now + expires_in
         values = {
             "id": new_id("ord"),
@@ -148,7 +145,7 @@ class OrderService:
         return view, False
 
     def _replay(
-        self, conn: Connection, api_key_id: str | None, key: str | None, fingerprint: str
+        self, conn: Connection, api_key_id: str | None, key: str | None, fingerprint: str | None
     ) -> dict[str, Any] | None:
         if key is None:
             return None
@@ -206,15 +203,6 @@ class OrderService:
         raise InvalidRequest(
             "invalid_confirmations", 'confirmations: a depth from 0 to 10000, or "finalized"'
         )
-
-    def _next_address(self, conn: Connection, chain: ChainInfo) -> DerivedAddress:
-        for _ in range(MAX_INVALID_CHILDREN):
-            index = allocate_index(conn, chain.deriver.keyspace)
-            try:
-                return chain.deriver.derive(index)
-            except KeyFormatError:
-                continue  # BIP-32: this index has no key (odds ~2**-127); take the next
-        raise RuntimeError("could not derive an address: the key seems broken")
 
     # -- read -------------------------------------------------------------------
 
@@ -296,29 +284,6 @@ class OrderService:
 
 
 INSERT_ORDER = Prepared(insert(orders).returning(orders.c.seq))
-
-
-def _take_index_statement(dialect: str) -> Executable:
-    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
-        dialect_insert(address_counters)
-        .values(keyspace=bindparam("keyspace"), next_index=1)
-        .on_conflict_do_update(
-            index_elements=[address_counters.c.keyspace],
-            set_={"next_index": address_counters.c.next_index + 1},
-        )
-        .returning(address_counters.c.next_index)
-    )
-
-
-TAKE_INDEX = {name: Prepared(_take_index_statement(name)) for name in ("postgresql", "sqlite")}
-
-
-def allocate_index(conn: Connection, keyspace: str) -> int:
-    """Take the next derivation index of a key, atomically (a row lock on PostgreSQL,
-    the write lock on SQLite); an index is never handed out twice."""
-    statement = TAKE_INDEX[conn.dialect.name]
-    return int(statement.scalar(conn, {"keyspace": keyspace})) - 1
 
 
 def encode_cursor(seq: int) -> str:

@@ -35,7 +35,8 @@ def normalize_url(url: str) -> str:
 def create_db_engine(url: str, *, pool_size: int = 5) -> Engine:
     url = normalize_url(url)
     if make_url(url).get_backend_name() == "sqlite":
-        engine = create_engine(url, pool_size=1, max_overflow=0, pool_timeout=30)
+        # Two connections: the daemon's writer keeps one; reads and the CLI use the other.
+        engine = create_engine(url, pool_size=2, max_overflow=0, pool_timeout=30)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -66,8 +67,11 @@ class Database:
         self.dialect = self.engine.dialect.name
         workers = 1 if self.dialect == "sqlite" else pool_size
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
+        self._writer: Connection | None = None
         self._committer = (
-            GroupCommitter(self.transaction, self._executor) if self.dialect == "sqlite" else None
+            GroupCommitter(self._writer_transaction, self._executor)
+            if self.dialect == "sqlite"
+            else None
         )
 
     @contextlib.contextmanager
@@ -75,6 +79,19 @@ class Database:
         """A write transaction: committed on success, rolled back on any error."""
         with self.engine.begin() as conn:
             yield conn
+
+    @contextlib.contextmanager
+    def _writer_transaction(self) -> Iterator[Connection]:
+        """The SQLite writer's transaction, on a connection it keeps (no pool round trip)."""
+        if self._writer is None or self._writer.invalidated or self._writer.closed:
+            self._writer = self.engine.connect()
+        try:
+            with self._writer.begin():
+                yield self._writer
+        except BaseException:
+            self._writer.close()  # start the next batch on a fresh connection
+            self._writer = None
+            raise
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -121,4 +138,6 @@ class Database:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
+        if self._writer is not None:
+            self._writer.close()
         self.engine.dispose()
