@@ -23,13 +23,23 @@ class BitcoinDeriver:
     not at construction, so validating configuration stays cheap.
     """
 
-    __slots__ = ("_build", "_children", "_descriptor", "_hash160", "_network", "_node", "_tweaker")
+    __slots__ = (
+        "_build",
+        "_children",
+        "_descriptor",
+        "_hash160",
+        "_keyspace",
+        "_network",
+        "_node",
+        "_tweaker",
+    )
 
     def __init__(self, network: Network, descriptor: Descriptor) -> None:
         network.key_version(descriptor.key.version)
         self._network = network
         self._descriptor = descriptor
         self._node = descriptor.receive_node()
+        self._keyspace = self._node.keyspace_id()
         self._children: ChildKeyDeriver | None = None
         self._tweaker: TaprootTweaker | None = None
         self._hash160 = hash160_function()
@@ -60,7 +70,7 @@ class BitcoinDeriver:
     @property
     def keyspace(self) -> str:
         """hash160(receive-node pubkey || chain code), hex: same key, same index sequence."""
-        return self._node.keyspace_id()
+        return self._keyspace
 
     @property
     def network(self) -> Network:

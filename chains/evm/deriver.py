@@ -19,11 +19,12 @@ class EvmDeriver:
     under it, as in MetaMask, Ledger and Trezor.
     """
 
-    __slots__ = ("_account", "_children", "_encode", "_keccak", "_node")
+    __slots__ = ("_account", "_children", "_encode", "_keccak", "_keyspace", "_node")
 
     def __init__(self, account: ExtendedPublicKey) -> None:
         self._account = account
         self._node = account.child(0)
+        self._keyspace = self._node.keyspace_id()
         self._children: ChildKeyDeriver | None = None
         self._keccak = keccak256_function()
         self._encode = checksum_encoder()
@@ -52,7 +53,7 @@ class EvmDeriver:
     @property
     def keyspace(self) -> str:
         """hash160(receive-node pubkey || chain code), hex."""
-        return self._node.keyspace_id()
+        return self._keyspace
 
     @property
     def account_node(self) -> ExtendedPublicKey:

@@ -63,6 +63,7 @@ class OrderService:
     def __init__(self, registry: ChainRegistry, settings: OrdersConfig) -> None:
         self.registry = registry
         self.settings = settings
+        self.tolerance_ppm = settings.tolerance_ppm
         self.views = OrderViews(registry)
         self.changes = OrderChanges(self.views)
 
@@ -114,7 +115,7 @@ class OrderService:
             "status": str(OrderStatus.PENDING),
             "exception": str(OrderException.NONE),
             "confirmations_required": confirmations,
-            "tolerance_ppm": self.settings.tolerance_ppm,
+            "tolerance_ppm": self.tolerance_ppm,
             "received_base": 0,
             "received_confirmed_base": 0,
             "created_at": now,

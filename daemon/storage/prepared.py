@@ -59,14 +59,20 @@ class Prepared:
 
     def _run(self, conn: Connection, params: Mapping[str, Any]) -> Any:
         compiled = self._for(conn.dialect, frozenset(params))
-        values = {**compiled.defaults, **params}
-        for name, processor in compiled.processors.items():
-            values[name] = processor(values[name])
+        defaults, processors = compiled.defaults, compiled.processors
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         if compiled.names is not None:
-            cursor.execute(compiled.sql, tuple(values[name] for name in compiled.names))
-        else:
+            values = []
+            for name in compiled.names:
+                value = params[name] if name in params else defaults[name]
+                processor = processors.get(name)
+                values.append(value if processor is None else processor(value))
             cursor.execute(compiled.sql, values)
+        else:
+            named = {**defaults, **params}
+            for name, processor in processors.items():
+                named[name] = processor(named[name])
+            cursor.execute(compiled.sql, named)
         return cursor
 
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> None:
