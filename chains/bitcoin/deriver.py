@@ -11,39 +11,27 @@ from chains.bitcoin.script_types import ScriptType
 from chains.bitcoin.segwit import segwit_encoder
 from chains.bitcoin.taproot import TaprootTweaker
 from chains.hd.base58 import b58check_encode
-from chains.hd.bip32 import HARDENED, ExtendedPublicKey, InvalidChildIndex
-from chains.hd.child_keys import ChildKeyDeriver
 from chains.hd.hashes import hash160_function
+from chains.hd.receive_chain import ReceiveChain
 
 
-class BitcoinDeriver:
+class BitcoinDeriver(ReceiveChain):
     """Implements :class:`chains.base.AddressDeriver` for one wallet on one network.
 
     Public derivation only. The fast child-key table is built on the first derivation,
     not at construction, so validating configuration stays cheap.
     """
 
-    __slots__ = (
-        "_build",
-        "_children",
-        "_descriptor",
-        "_hash160",
-        "_keyspace",
-        "_network",
-        "_node",
-        "_tweaker",
-    )
+    __slots__ = ("_build_address", "_descriptor", "_hash160", "_network", "_tweaker")
 
     def __init__(self, network: Network, descriptor: Descriptor) -> None:
         network.key_version(descriptor.key.version)
         self._network = network
         self._descriptor = descriptor
-        self._node = descriptor.receive_node()
-        self._keyspace = self._node.keyspace_id()
-        self._children: ChildKeyDeriver | None = None
+        super().__init__(descriptor.receive_node())
         self._tweaker: TaprootTweaker | None = None
         self._hash160 = hash160_function()
-        self._build = self._builder(descriptor.script_type)
+        self._build_address = self._builder(descriptor.script_type)
 
     @classmethod
     def from_config(
@@ -68,11 +56,6 @@ class BitcoinDeriver:
         return cls(network, parsed)
 
     @property
-    def keyspace(self) -> str:
-        """hash160(receive-node pubkey || chain code), hex: same key, same index sequence."""
-        return self._keyspace
-
-    @property
     def network(self) -> Network:
         return self._network
 
@@ -81,46 +64,12 @@ class BitcoinDeriver:
         return self._descriptor.script_type
 
     @property
-    def receive_node(self) -> ExtendedPublicKey:
-        return self._node
-
-    @property
     def descriptor(self) -> str:
         """Canonical descriptor with checksum (keys written as xpub/tpub), for display."""
         return self._descriptor.to_string(self._network.descriptor_key_version)
 
-    def derive(self, index: int) -> DerivedAddress:
-        """Address ``index`` of the receive chain.
-
-        Raises ``InvalidChildIndex`` for an index BIP-32 declares invalid (skip to the next).
-        """
-        return self._build(index, self._child_keys().child_pubkey(index))
-
-    def derive_many(self, start: int, count: int) -> list[DerivedAddress]:
-        """Addresses ``start .. start+count-1``; BIP-32-invalid indexes (odds < 2^-127) are
-        left out, so check ``.index`` rather than assuming positions."""
-        if isinstance(start, bool) or not isinstance(start, int) or start < 0:
-            raise KeyFormatError("start must be a non-negative integer")
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise KeyFormatError("count must be a non-negative integer")
-        if start + count > HARDENED:
-            raise KeyFormatError("derive_many would run past index 2^31 - 1")
-        child_pubkey = self._child_keys().child_pubkey
-        build = self._build
-        out: list[DerivedAddress] = []
-        append = out.append
-        for index in range(start, start + count):
-            try:
-                append(build(index, child_pubkey(index)))
-            except InvalidChildIndex:
-                continue
-        return out
-
-    def _child_keys(self) -> ChildKeyDeriver:
-        children = self._children
-        if children is None:
-            children = self._children = ChildKeyDeriver(self._node)
-        return children
+    def _build(self, index: int, pubkey: bytes) -> DerivedAddress:
+        return self._build_address(index, pubkey)
 
     def _builder(self, script_type: ScriptType) -> Callable[[int, bytes], DerivedAddress]:
         network = self._network

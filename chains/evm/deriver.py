@@ -5,27 +5,26 @@ from __future__ import annotations
 from chains.base import DerivedAddress, KeyFormatError
 from chains.evm.addresses import checksum_encoder
 from chains.evm.keccak import keccak256_function
-from chains.hd.bip32 import HARDENED, ExtendedPublicKey, InvalidChildIndex
-from chains.hd.child_keys import ChildKeyDeriver
+from chains.hd.bip32 import ExtendedPublicKey
+from chains.hd.receive_chain import ReceiveChain
 
 _ACCEPTED_VERSIONS = {bytes.fromhex("0488b21e"): "xpub", bytes.fromhex("043587cf"): "tpub"}
 ACCOUNT_DEPTH = 3
 
 
-class EvmDeriver:
+class EvmDeriver(ReceiveChain):
     """Implements :class:`chains.base.AddressDeriver` for EVM chains (public derivation only).
 
     The key is the account node (``m/44'/60'/0'``, depth 3); address ``i`` is at ``0/i``
     under it, as in MetaMask, Ledger and Trezor.
     """
 
-    __slots__ = ("_account", "_children", "_encode", "_keccak", "_keyspace", "_node")
+    __slots__ = ("_account", "_encode", "_keccak")
+    _compressed = False
 
     def __init__(self, account: ExtendedPublicKey) -> None:
         self._account = account
-        self._node = account.child(0)
-        self._keyspace = self._node.keyspace_id()
-        self._children: ChildKeyDeriver | None = None
+        super().__init__(account.child(0))
         self._keccak = keccak256_function()
         self._encode = checksum_encoder()
 
@@ -51,47 +50,9 @@ class EvmDeriver:
         return cls(key)
 
     @property
-    def keyspace(self) -> str:
-        """hash160(receive-node pubkey || chain code), hex."""
-        return self._keyspace
-
-    @property
     def account_node(self) -> ExtendedPublicKey:
         return self._account
-
-    @property
-    def receive_node(self) -> ExtendedPublicKey:
-        return self._node
-
-    def derive(self, index: int) -> DerivedAddress:
-        """Address ``index``; raises ``InvalidChildIndex`` if BIP-32 skips it."""
-        return self._build(index, self._child_keys().child_pubkey(index, False))
-
-    def derive_many(self, start: int, count: int) -> list[DerivedAddress]:
-        """Addresses ``start .. start+count-1``, leaving out BIP-32-invalid indexes."""
-        if isinstance(start, bool) or not isinstance(start, int) or start < 0:
-            raise KeyFormatError("start must be a non-negative integer")
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise KeyFormatError("count must be a non-negative integer")
-        if start + count > HARDENED:
-            raise KeyFormatError("derive_many would run past index 2^31 - 1")
-        child_pubkey = self._child_keys().child_pubkey
-        build = self._build
-        out: list[DerivedAddress] = []
-        append = out.append
-        for index in range(start, start + count):
-            try:
-                append(build(index, child_pubkey(index, False)))
-            except InvalidChildIndex:
-                continue
-        return out
 
     def _build(self, index: int, uncompressed: bytes) -> DerivedAddress:
         address = self._keccak(uncompressed[1:])[12:]
         return DerivedAddress(index, self._encode(address), address)
-
-    def _child_keys(self) -> ChildKeyDeriver:
-        children = self._children
-        if children is None:
-            children = self._children = ChildKeyDeriver(self._node)
-        return children

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -64,16 +65,7 @@ def test_orders_and_keys_from_the_cli(installation: Installation) -> None:
     assert "key" not in keys[0]
 
     order = installation.cli_json(
-        "order",
-        "create",
-        "--chain",
-        "btc",
-        "--asset",
-        "BTC",
-        "--amount",
-        "0.001",
-        "--order-id",
-        "cli-1",
+        *shlex.split("order create --chain btc --asset BTC --amount 0.001 --order-id cli-1"),
         "--metadata",
         '{"cart": 7}',
     )
@@ -95,16 +87,7 @@ def test_orders_and_keys_from_the_cli(installation: Installation) -> None:
     assert again.returncode == 1
     assert "order_not_cancellable" in again.stderr
     bad = installation.cli(
-        "order",
-        "create",
-        "--chain",
-        "btc",
-        "--asset",
-        "BTC",
-        "--amount",
-        "0.1234567891",
-        "--order-id",
-        "x",
+        *shlex.split("order create --chain btc --asset BTC --amount 0.1234567891 --order-id x"),
         check=False,
     )
     assert bad.returncode == 1
