@@ -9,14 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+from chains.base import AddressDeriver, KeyFormatError
 from chains.bitcoin.deriver import BitcoinDeriver
 from chains.bitcoin.networks import get_network
 from chains.bitcoin.uri import bip21_uri
 from chains.evm.addresses import parse_address, to_checksum_address
 from chains.evm.deriver import EvmDeriver
 from chains.evm.uri import eip681_native_uri, eip681_token_uri
-
-from chains.base import AddressDeriver, KeyFormatError
 from daemon.config.loading import ConfigError
 from daemon.config.schema import BitcoinChainConfig, Config, EvmChainConfig
 
