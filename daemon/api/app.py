@@ -53,7 +53,7 @@ class OrderRoutes:
         idempotency_key = header_text(request, "Idempotency-Key", 255)
         new = (await json_body(request, CreateOrderBody, self.max_body)).to_new_order()
         now = self.clock()
-        view, replayed = await self.db.run(
+        created = await self.db.run(
             lambda conn: self.service.create(
                 conn,
                 new,
@@ -62,8 +62,8 @@ class OrderRoutes:
                 idempotency_key=idempotency_key,
             )
         )
-        headers = {"Idempotent-Replayed": "true"} if replayed else None
-        return json_response(view, 201, headers)
+        headers = {"Idempotent-Replayed": "true"} if created.replayed else None
+        return Response(created.json, 201, headers, media_type="application/json")
 
     async def list_orders(self, request: Request) -> Response:
         token = bearer_token(request)

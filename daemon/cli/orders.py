@@ -155,7 +155,7 @@ def order_create(
     ensure_migrated(ctx)
     c = ctx.container
     try:
-        view, _ = c.db.write(lambda conn: c.orders.create(conn, request, c.clock()))
+        view = c.db.write(lambda conn: c.orders.create(conn, request, c.clock())).view
     except ServiceError as exc:
         raise service_failure(exc) from None
     emit_json(view) if as_json else _show(view)

@@ -57,24 +57,28 @@ class OrderChanges:
         event: PlannedEvent,
         now: datetime,
         *,
-        view: dict[str, Any] | None = None,
+        data_json: str | None = None,
     ) -> str:
-        """Write one event with the order as it is now (``view``, if already built)."""
-        records = list(records)
-        data = dict(view) if view is not None else self.views.order(order, records)
-        if event.transfer is not None:
-            for record in records:
-                if record.transfer.key == event.transfer:
-                    data["payment"] = self.views.payment(order, record)
+        """Write one event with the order as it is now (``data_json``: its JSON, if the
+        caller already has it). The payload is the webhook body, byte for byte."""
+        if data_json is None:
+            records = list(records)
+            data = self.views.order(order, records)
+            if event.transfer is not None:
+                for record in records:
+                    if record.transfer.key == event.transfer:
+                        data["payment"] = self.views.payment(order, record)
+            data_json = json_codec.dumps(data)
         event_id = new_id("msg")
-        body = {"type": str(event.type), "timestamp": iso(now), "data": data}
+        # {"type", "timestamp", "data"}: the first two are fixed ASCII tokens.
+        payload = f'{{"type":"{event.type}","timestamp":"{iso(now)}","data":{data_json}}}'
         INSERT_EVENT.execute(
             conn,
             {
                 "id": event_id,
                 "order_seq": order.seq,
                 "type": str(event.type),
-                "payload": json_codec.dumps(body),
+                "payload": payload,
                 "created_at": now,
             },
         )

@@ -54,6 +54,13 @@ class NewOrder:
 
 
 @dataclass(frozen=True, slots=True)
+class CreatedOrder:
+    view: dict[str, Any]
+    json: str  # the view as JSON, for callers that send it on
+    replayed: bool  # an earlier request with the same Idempotency-Key made it
+
+
+@dataclass(frozen=True, slots=True)
 class OrderPage:
     data: list[dict[str, Any]]
     next_cursor: str | None
@@ -77,13 +84,13 @@ class OrderService:
         *,
         api_key_id: str | None = None,
         idempotency_key: str | None = None,
-    ) -> tuple[dict[str, Any], bool]:
-        """The new order's view, and whether it is a replay of an earlier request."""
+    ) -> CreatedOrder:
+        """The new order (or, for a repeated Idempotency-Key, the one made first)."""
         fingerprint = request.fingerprint() if idempotency_key is not None else None
         if idempotency_key is not None:
             replay = self._replay(conn, api_key_id, idempotency_key, fingerprint)
             if replay is not None:
-                return replay, True
+                return CreatedOrder(replay, json_codec.dumps(replay), replayed=True)
         chain = self._chain(request.chain)
         asset = chain.asset(request.asset)
         if asset is None:
@@ -139,11 +146,14 @@ class OrderService:
                 replay = self._replay(conn, api_key_id, idempotency_key, fingerprint)
                 if replay is None:
                     raise
-                return replay, True
+                return CreatedOrder(replay, json_codec.dumps(replay), replayed=True)
         order = OrderRecord.from_row({**values, "seq": seq})
         view = self.views.order(order, [])
-        self.changes.write_event(conn, order, [], PlannedEvent(EventType.CREATED), now, view=view)
-        return view, False
+        text = json_codec.dumps(view)
+        self.changes.write_event(
+            conn, order, [], PlannedEvent(EventType.CREATED), now, data_json=text
+        )
+        return CreatedOrder(view, text, replayed=False)
 
     def _replay(
         self, conn: Connection, api_key_id: str | None, key: str | None, fingerprint: str | None

@@ -10,7 +10,7 @@ from daemon.domain.states import EventType
 from daemon.services.errors import Conflict, InvalidRequest, NotFound
 from daemon.services.order_changes import Observation, event_payloads, event_types
 from daemon.services.order_records import load_order
-from daemon.services.orders import NewOrder
+from daemon.services.orders import CreatedOrder, NewOrder
 from daemon.storage.tables import events, orders
 from tests.integration.conftest import ContainerFactory
 from tests.support.clock import ManualClock
@@ -30,8 +30,9 @@ def test_create_derives_the_next_address_and_records_the_event(
 ) -> None:
     c = make_container()
     now = c.clock()
-    view, replayed = c.db.write(lambda conn: c.orders.create(conn, BTC, now))
-    assert not replayed
+    made = c.db.write(lambda conn: c.orders.create(conn, BTC, now))
+    view = made.view
+    assert not made.replayed
     assert view["address"] == BTC_ZPUB_FIRST
     assert view["derivation_index"] == 0
     assert (view["amount"], view["amount_base"], view["status"], view["exception"]) == (
@@ -43,7 +44,7 @@ def test_create_derives_the_next_address_and_records_the_event(
     assert view["payment_uri"] == f"bitcoin:{BTC_ZPUB_FIRST}?amount=0.015"
     assert view["confirmations_required"] == 2
     assert view["expires_at"] == "2026-01-01T12:15:00Z"
-    second, _ = c.db.write(lambda conn: c.orders.create(conn, BTC, now))
+    second = c.db.write(lambda conn: c.orders.create(conn, BTC, now)).view
     assert second["derivation_index"] == 1
     assert second["address"] != view["address"]
     order = c.db.read(lambda conn: load_order(conn, view["id"]))
@@ -57,8 +58,8 @@ def test_evm_chains_sharing_a_key_never_share_an_address(make_container: Contain
     c = make_container()
     eth = NewOrder(order_id="E", chain="eth", asset="ETH", amount="0.5")
     pol = NewOrder(order_id="P", chain="polygon", asset="matic", amount="10")
-    first, _ = c.db.write(lambda conn: c.orders.create(conn, eth, c.clock()))
-    second, _ = c.db.write(lambda conn: c.orders.create(conn, pol, c.clock()))
+    first = c.db.write(lambda conn: c.orders.create(conn, eth, c.clock())).view
+    second = c.db.write(lambda conn: c.orders.create(conn, pol, c.clock())).view
     assert first["address"] == ETH_FIRST
     assert second["address"] != first["address"]
     assert second["derivation_index"] == 1
@@ -70,7 +71,7 @@ def test_evm_chains_sharing_a_key_never_share_an_address(make_container: Contain
 def test_token_order_uses_the_erc20_transfer_uri(make_container: ContainerFactory) -> None:
     c = make_container()
     usdc = NewOrder(order_id="U", chain="eth", asset="USDC", amount="49.99")
-    view, _ = c.db.write(lambda conn: c.orders.create(conn, usdc, c.clock()))
+    view = c.db.write(lambda conn: c.orders.create(conn, usdc, c.clock())).view
     assert view["amount_base"] == 49_990_000
     assert view["payment_uri"] == (
         "ethereum:0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48@1/transfer"
@@ -81,7 +82,7 @@ def test_token_order_uses_the_erc20_transfer_uri(make_container: ContainerFactor
 def test_huge_wei_amounts_are_exact(make_container: ContainerFactory) -> None:
     c = make_container()
     big = NewOrder(order_id="W", chain="eth", asset="ETH", amount="123456789012.123456789012345678")
-    view, _ = c.db.write(lambda conn: c.orders.create(conn, big, c.clock()))
+    view = c.db.write(lambda conn: c.orders.create(conn, big, c.clock())).view
     again = c.db.read(lambda conn: c.orders.get(conn, view["id"]))
     assert again["amount_base"] == 123456789012123456789012345678
     assert again["amount"] == "123456789012.123456789012345678"
@@ -90,25 +91,23 @@ def test_huge_wei_amounts_are_exact(make_container: ContainerFactory) -> None:
 def test_idempotency_key_replays_or_conflicts(make_container: ContainerFactory) -> None:
     c = make_container()
     now = c.clock()
-    first, _ = c.db.write(
-        lambda conn: c.orders.create(conn, BTC, now, api_key_id="k", idempotency_key="x")
-    )
-    again, replayed = c.db.write(
-        lambda conn: c.orders.create(conn, BTC, now, api_key_id="k", idempotency_key="x")
-    )
-    assert replayed
-    assert again["id"] == first["id"]
+
+    def create(request: NewOrder, key_id: str) -> CreatedOrder:
+        return c.db.write(
+            lambda conn: c.orders.create(conn, request, now, api_key_id=key_id, idempotency_key="x")
+        )
+
+    first = create(BTC, "k")
+    again = create(BTC, "k")
+    assert again.replayed
+    assert again.view["id"] == first.view["id"]
+    assert again.json == first.json
     other = NewOrder(order_id="A-1", chain="btc", asset="BTC", amount="0.016")
     with pytest.raises(Conflict, match="different request"):
-        c.db.write(
-            lambda conn: c.orders.create(conn, other, now, api_key_id="k", idempotency_key="x")
-        )
-    # Another API key has its own key space.
-    third, replayed = c.db.write(
-        lambda conn: c.orders.create(conn, BTC, now, api_key_id="k2", idempotency_key="x")
-    )
-    assert not replayed
-    assert third["id"] != first["id"]
+        create(other, "k")
+    third = create(BTC, "k2")  # another API key has its own key space
+    assert not third.replayed
+    assert third.view["id"] != first.view["id"]
     assert count(c, orders) == 2
 
 
@@ -148,7 +147,7 @@ def test_bad_requests_change_nothing(
     assert failure.value.code == code
     assert count(c, orders) == 0
     assert count(c, events) == 0
-    view, _ = c.db.write(lambda conn: c.orders.create(conn, BTC, c.clock()))
+    view = c.db.write(lambda conn: c.orders.create(conn, BTC, c.clock())).view
     assert view["derivation_index"] == 0  # no index was burned by the refused request
 
 
@@ -159,7 +158,7 @@ def test_list_filters_and_pages(make_container: ContainerFactory) -> None:
         chain, asset = ("btc", "BTC") if i % 2 else ("eth", "ETH")
         req = NewOrder(order_id=f"L-{i}", chain=chain, asset=asset, amount="1")
         with c.db.transaction() as conn:
-            ids.append(c.orders.create(conn, req, c.clock())[0]["id"])
+            ids.append(c.orders.create(conn, req, c.clock()).view["id"])
     seen: list[str] = []
     cursor: str | None = None
     while True:
@@ -179,7 +178,7 @@ def test_list_filters_and_pages(make_container: ContainerFactory) -> None:
 
 def test_cancel_once(make_container: ContainerFactory) -> None:
     c = make_container()
-    view, _ = c.db.write(lambda conn: c.orders.create(conn, BTC, c.clock()))
+    view = c.db.write(lambda conn: c.orders.create(conn, BTC, c.clock())).view
     cancelled = c.db.write(lambda conn: c.orders.cancel(conn, view["id"], c.clock()))
     assert cancelled["status"] == "cancelled"
     with pytest.raises(Conflict):
@@ -197,7 +196,7 @@ def test_cancel_once(make_container: ContainerFactory) -> None:
 def test_refresh_expires_due_orders_once(make_container: ContainerFactory) -> None:
     clock = ManualClock()
     c = make_container(clock=clock)
-    view, _ = c.db.write(lambda conn: c.orders.create(conn, BTC, clock()))
+    view = c.db.write(lambda conn: c.orders.create(conn, BTC, clock())).view
     assert c.db.write(lambda conn: c.orders.refresh_due(conn, clock())) == 0
     clock.advance(minutes=16)
     assert c.db.write(lambda conn: c.orders.refresh_due(conn, clock())) == 1
@@ -221,7 +220,7 @@ def test_recorded_transfers_move_the_order_and_fire_events(
 ) -> None:
     clock = ManualClock()
     c = make_container(clock=clock)
-    view, _ = c.db.write(lambda conn: c.orders.create(conn, BTC, clock()))
+    view = c.db.write(lambda conn: c.orders.create(conn, BTC, clock())).view
     script = c.registry.get("btc").deriver.derive(0).script  # type: ignore[union-attr]
     _observe(c, "aa" * 32, 1_500_000, conf=0, script=script)
     _observe(c, "aa" * 32, 1_500_000, conf=0, script=script)  # repeated news: no double count
@@ -257,7 +256,7 @@ def test_recorded_transfers_move_the_order_and_fire_events(
 def test_payment_to_a_closed_order_is_still_recorded(make_container: ContainerFactory) -> None:
     clock = ManualClock()
     c = make_container(clock=clock)
-    view, _ = c.db.write(lambda conn: c.orders.create(conn, BTC, clock()))
+    view = c.db.write(lambda conn: c.orders.create(conn, BTC, clock())).view
     c.db.write(lambda conn: c.orders.cancel(conn, view["id"], clock()))
     script = c.registry.get("btc").deriver.derive(0).script  # type: ignore[union-attr]
     clock.advance(days=30)
@@ -273,7 +272,7 @@ def test_payment_to_a_closed_order_is_still_recorded(make_container: ContainerFa
 def test_expired_then_full_payment_is_paid_late(make_container: ContainerFactory) -> None:
     clock = ManualClock()
     c = make_container(clock=clock)
-    view, _ = c.db.write(lambda conn: c.orders.create(conn, BTC, clock()))
+    view = c.db.write(lambda conn: c.orders.create(conn, BTC, clock())).view
     script = c.registry.get("btc").deriver.derive(0).script  # type: ignore[union-attr]
     clock.advance(minutes=20)
     c.db.write(lambda conn: c.orders.refresh_due(conn, clock()))
