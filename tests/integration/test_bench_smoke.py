@@ -1,0 +1,34 @@
+"""The benchmarks still run and print their figures (quick mode; the figures are not judged)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("script", "figures"),
+    [
+        ("bench/derive.py", ["P2WPKH", "EVM", "bitcoinlib", "ratio"]),
+        ("bench/orders_http.py", ["orders/s", "p99", "stored"]),
+    ],
+)
+def test_benchmark_runs(script: str, figures: list[str], tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / script), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "HOME": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for figure in figures:
+        assert figure in result.stdout, result.stdout
