@@ -36,12 +36,3 @@ def parse_duration(value: object) -> timedelta:
     if seconds > MAX_SECONDS:
         raise ValueError("must be at most ten years")
     return timedelta(seconds=seconds)
-
-
-def format_duration(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    for unit in ("w", "d", "h", "m"):
-        size = _UNITS[unit]
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"

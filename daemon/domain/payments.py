@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -47,10 +47,3 @@ def merge(
         observation = replace(observation, seen_at=known.seen_at)
     merged[observation.key] = observation
     return merged
-
-
-def ledger_of(transfers: Iterable[Transfer]) -> dict[TransferKey, Transfer]:
-    ledger: dict[TransferKey, Transfer] = {}
-    for transfer in transfers:
-        ledger = merge(ledger, transfer)
-    return ledger

@@ -9,14 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
 from daemon.domain.evaluation import Outcome, evaluate
 from daemon.domain.events import PlannedEvent, plan_events
 from daemon.domain.payments import Transfer, TransferKey, merge
-from daemon.domain.states import EventType, OrderStatus
+from daemon.domain.states import OrderStatus
 from daemon.services import json_codec
 from daemon.services.identifiers import new_id
 from daemon.services.order_records import (
@@ -226,17 +225,3 @@ class OrderChanges:
         records = load_transfers(conn, [order.seq])[order.seq]
         order, _ = self.apply(conn, order, records, {}, now)
         return order
-
-
-def event_types(conn: Connection, order: OrderRecord) -> list[EventType]:
-    rows = conn.execute(
-        select(events.c.type).where(events.c.order_seq == order.seq).order_by(events.c.seq)
-    )
-    return [EventType(r.type) for r in rows]
-
-
-def event_payloads(conn: Connection, order: OrderRecord) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(events.c.payload).where(events.c.order_seq == order.seq).order_by(events.c.seq)
-    )
-    return [json_codec.loads(r.payload) for r in rows]

@@ -128,14 +128,6 @@ class Database:
             return True
         return Path(url.database).exists()
 
-    def ping(self) -> bool:
-        try:
-            with self.engine.connect() as conn:
-                conn.exec_driver_sql("SELECT 1")
-        except Exception:
-            return False
-        return True
-
     def close(self) -> None:
         self._executor.shutdown(wait=True)
         if self._writer is not None:

@@ -8,12 +8,13 @@ from sqlalchemy import func, select
 from daemon.domain.payments import Transfer, TransferKey
 from daemon.domain.states import EventType
 from daemon.services.errors import Conflict, InvalidRequest, NotFound
-from daemon.services.order_changes import Observation, event_payloads, event_types
+from daemon.services.order_changes import Observation
 from daemon.services.order_records import load_order
 from daemon.services.orders import CreatedOrder, NewOrder
 from daemon.storage.tables import events, orders
 from tests.integration.conftest import ContainerFactory
 from tests.support.clock import ManualClock
+from tests.support.events import event_payloads, event_types
 from tests.support.keys import BTC_ZPUB_FIRST, ETH_FIRST
 
 BTC = NewOrder(order_id="A-1", chain="btc", asset="BTC", amount="0.015")

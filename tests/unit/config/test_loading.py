@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from daemon.config import ConfigError, load_config, parse_config
-from daemon.config.durations import format_duration, parse_duration
+from daemon.config.durations import parse_duration
 from daemon.config.schema import BitcoinChainConfig, EvmChainConfig
 
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # 24 bytes
@@ -158,8 +158,3 @@ def test_durations(text: str | int, seconds: int) -> None:
 def test_bad_durations(text: object) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - the messages are checked above
         parse_duration(text)
-
-
-def test_format_duration() -> None:
-    assert format_duration(timedelta(hours=24)) == "1d"
-    assert format_duration(timedelta(seconds=90)) == "90s"

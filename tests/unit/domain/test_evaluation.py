@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from daemon.domain.evaluation import Terms, evaluate
-from daemon.domain.payments import Transfer, TransferKey, ledger_of
+from daemon.domain.payments import Transfer, TransferKey, merge
 from daemon.domain.states import OrderException, OrderStatus
 
 S, X = OrderStatus, OrderException
@@ -109,7 +109,7 @@ def test_cancelled_is_final_but_payments_still_show() -> None:
 def test_merge_keeps_first_sighting_and_latest_news() -> None:
     first = pay(1000, at=1)
     later = replace(first, seen_at=T0 + timedelta(minutes=9), confirmations=4)
-    ledger = ledger_of([first, later])
+    ledger = merge(merge({}, first), later)
     assert list(ledger.values()) == [replace(later, seen_at=first.seen_at)]
 
 
