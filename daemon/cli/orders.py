@@ -179,6 +179,7 @@ def order_show(ctx: CliContext, order_id: str, as_json: bool) -> None:
 @order.command("list")
 @click.option("--status", type=click.Choice(STATUSES), default=None)
 @click.option("--chain", default=None)
+@click.option("--order-id", default=None, help="Only orders with this reference of yours")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500))
 @click.option("--cursor", default=None, help="next_cursor of the previous page")
 @json_option
@@ -187,6 +188,7 @@ def order_list(
     ctx: CliContext,
     status: str | None,
     chain: str | None,
+    order_id: str | None,
     limit: int,
     cursor: str | None,
     as_json: bool,
@@ -196,7 +198,9 @@ def order_list(
     c = ctx.container
     try:
         page = c.db.read(
-            lambda conn: c.orders.list(conn, status=status, chain=chain, limit=limit, cursor=cursor)
+            lambda conn: c.orders.list(
+                conn, status=status, chain=chain, order_id=order_id, limit=limit, cursor=cursor
+            )
         )
     except ServiceError as exc:
         raise service_failure(exc) from None

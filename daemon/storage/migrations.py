@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 import migrations as migrations_package
 
@@ -20,9 +20,16 @@ def alembic_config(engine: Engine) -> AlembicConfig:
     return config
 
 
+MIGRATION_LOCK = 0x70617977  # "payw": one migrator at a time on a shared PostgreSQL
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate in one transaction; instances starting together take turns (PostgreSQL
+    advisory lock; SQLite's write lock does the same)."""
     config = alembic_config(engine)
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Executable
 
 
@@ -60,19 +61,27 @@ class Prepared:
     def _run(self, conn: Connection, params: Mapping[str, Any]) -> Any:
         compiled = self._for(conn.dialect, frozenset(params))
         defaults, processors = compiled.defaults, compiled.processors
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        arguments: list[Any] | dict[str, Any]
         if compiled.names is not None:
-            values = []
+            arguments = []
             for name in compiled.names:
                 value = params[name] if name in params else defaults[name]
                 processor = processors.get(name)
-                values.append(value if processor is None else processor(value))
-            cursor.execute(compiled.sql, values)
+                arguments.append(value if processor is None else processor(value))
         else:
-            named = {**defaults, **params}
+            arguments = {**defaults, **params}
             for name, processor in processors.items():
-                named[name] = processor(named[name])
-            cursor.execute(compiled.sql, named)
+                arguments[name] = processor(arguments[name])
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        dbapi_error = conn.dialect.loaded_dbapi.Error
+        try:
+            cursor.execute(compiled.sql, arguments)
+        except dbapi_error as exc:
+            cursor.close()
+            # The same exception classes as the Core path (IntegrityError, ...).
+            raise DBAPIError.instance(
+                compiled.sql, arguments, exc, dbapi_error, dialect=conn.dialect
+            ) from exc
         return cursor
 
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> None:
