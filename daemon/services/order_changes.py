@@ -93,19 +93,26 @@ class OrderChanges:
         *,
         status: OrderStatus | None = None,
     ) -> tuple[OrderRecord, list[TransferRecord]]:
-        """Re-evaluate ``order`` with ``changed`` transfers merged in, and persist it."""
-        counted_old = {r.transfer.key: r.transfer for r in records if r.asset == order.asset}
-        counted_new = dict(counted_old)
+        """Re-evaluate ``order`` with ``changed`` transfers merged in, and persist it.
+
+        Transfers of another asset to the order's address (USDC sent to an ETH order) are
+        recorded and shown, but only the order's own asset counts towards its amount.
+        """
+        asset_of = {r.transfer.key: r.asset for r in records}
+        asset_of.update((key, r.asset) for key, r in changed.items())
+        old = {r.transfer.key: r.transfer for r in records}
+        new = dict(old)
         for record in changed.values():
-            if record.asset == order.asset:
-                counted_new = merge(counted_new, record.transfer)
+            new = merge(new, record.transfer)
+        counted_old = {k: t for k, t in old.items() if asset_of[k] == order.asset}
+        counted_new = {k: t for k, t in new.items() if asset_of[k] == order.asset}
         start = status if status is not None else order.status
         outcome = evaluate(order.terms, start, counted_new.values(), now)
         planned = plan_events(order.terms, order.outcome, outcome, counted_old, counted_new)
 
         by_key = {r.transfer.key: r for r in records}
         for key, record in changed.items():
-            merged = counted_new.get(key, record.transfer)
+            merged = new[key]
             known = by_key.get(key)
             if known is None:
                 seq = self._insert_transfer(conn, order, record, merged, now)

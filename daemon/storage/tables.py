@@ -81,7 +81,7 @@ orders = Table(
     Column("request_hash", String(64), nullable=True),
     UniqueConstraint("keyspace", "derivation_index"),
     UniqueConstraint("api_key_id", "idempotency_key"),
-    Index(None, "chain", "script"),
+    UniqueConstraint("chain", "script"),
     Index(None, "status", "expires_at"),
     Index(None, "chain", "status"),
 )

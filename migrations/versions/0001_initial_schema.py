@@ -66,15 +66,13 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "api_key_id", "idempotency_key", name=op.f("uq_orders_api_key_id_idempotency_key")
         ),
+        sa.UniqueConstraint("chain", "script", name=op.f("uq_orders_chain_script")),
         sa.UniqueConstraint("id", name=op.f("uq_orders_id")),
         sa.UniqueConstraint(
             "keyspace", "derivation_index", name=op.f("uq_orders_keyspace_derivation_index")
         ),
     )
     with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_orders_chain_script"), ["chain", "script"], unique=False
-        )
         batch_op.create_index(
             batch_op.f("ix_orders_chain_status"), ["chain", "status"], unique=False
         )
@@ -141,7 +139,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_orders_status_expires_at"))
         batch_op.drop_index(batch_op.f("ix_orders_order_id"))
         batch_op.drop_index(batch_op.f("ix_orders_chain_status"))
-        batch_op.drop_index(batch_op.f("ix_orders_chain_script"))
 
     op.drop_table("orders")
     op.drop_table("api_keys")

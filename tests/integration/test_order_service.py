@@ -283,3 +283,24 @@ def test_expired_then_full_payment_is_paid_late(make_container: ContainerFactory
     order = c.db.read(lambda conn: load_order(conn, view["id"]))
     assert order is not None
     assert c.db.read(lambda conn: event_types(conn, order))[-1] == EventType.PAID_LATE
+
+
+def test_another_asset_to_the_address_is_recorded_but_not_counted(
+    make_container: ContainerFactory,
+) -> None:
+    clock = ManualClock()
+    c = make_container(clock=clock)
+    eth = NewOrder(order_id="E", chain="eth", asset="ETH", amount="0.5")
+    view = c.db.write(lambda conn: c.orders.create(conn, eth, clock())).view
+    script = c.registry.get("eth").deriver.derive(0).script  # type: ignore[union-attr]
+    usdc = Observation(
+        chain="eth",
+        script=script,
+        asset="USDC",
+        transfer=Transfer(TransferKey("dd" * 32, 7), 5_000_000, clock(), 20),
+    )
+    c.db.write(lambda conn: c.orders.changes.record(conn, [usdc], clock()))
+    got = c.db.read(lambda conn: c.orders.get(conn, view["id"]))
+    assert (got["status"], got["received_base"]) == ("pending", 0)
+    assert got["payments"][0]["asset"] == "USDC"
+    assert got["payments"][0]["counted"] is False
