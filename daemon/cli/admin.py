@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from daemon.cli.context import CliContext, pass_ctx, service_failure
 from daemon.cli.output import emit_json, table
@@ -20,13 +21,25 @@ def config_group() -> None:
 @config_group.command("check")
 @pass_ctx
 def config_check(ctx: CliContext) -> None:
-    """Validate the config file and every chain's keys; exit 1 on any problem."""
+    """Validate the config file and every chain's keys, and look at the database;
+    exit 1 on any problem."""
     container = ctx.container
     click.echo(f"{ctx.path}: OK")
     for chain in container.registry:
         first = chain.deriver.derive(0)
         assets = ", ".join(a.symbol for a in chain.assets)
         click.echo(f"  {chain.name}: {chain.kind}, assets {assets}; address #0 {first.address}")
+    db = container.db
+    if not db.exists():
+        click.echo("  database: not created yet (paywatch db upgrade, or paywatch run, creates it)")
+        return
+    try:
+        current, head = current_revision(db.engine), head_revision(db.engine)
+    except SQLAlchemyError as exc:
+        reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["?"])[0]
+        raise click.ClickException(f"database_url: cannot connect: {reason}") from None
+    state = "current" if current == head else f"at {current or 'empty'}, needs db upgrade to {head}"
+    click.echo(f"  database: reachable, schema {state}")
 
 
 @click.group("db")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ def run_loop(main: Coroutine[Any, Any, None]) -> None:
 def run(ctx: CliContext, no_migrate: bool) -> None:
     """Run the daemon: the API, and (as they land) watchers and webhooks."""
     container = ctx.container
+    logging.getLogger().setLevel(container.config.log_level.upper())
     run_loop(serve(container, migrate=not no_migrate))
 
 

@@ -48,7 +48,7 @@ async def refresh_orders(container: Container, stop: asyncio.Event) -> None:
                 lambda conn: container.orders.refresh_due(conn, container.clock())
             )
             if changed:
-                log.info("orders refreshed", extra={"changed": changed})
+                log.info("%d orders expired or invalidated", changed)
         except Exception:
             log.exception("order refresh failed; retrying")
         with contextlib.suppress(TimeoutError):
@@ -109,7 +109,7 @@ async def serve(
                 raise RuntimeError(f"the API could not listen on {host}:{port}")
             await asyncio.sleep(0.01)
         bound = server.servers[0].sockets[0].getsockname()
-        log.info("api listening", extra={"host": bound[0], "port": bound[1]})
+        log.info("paywatch API listening on http://%s:%s", bound[0], bound[1])
         if on_ready is not None:
             result = on_ready(bound[0], bound[1])
             if result is not None:

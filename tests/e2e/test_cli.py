@@ -55,6 +55,7 @@ def test_orders_and_keys_from_the_cli(installation: Installation) -> None:
     assert "db upgrade" in not_ready.stderr
     assert "upgraded" in installation.cli("db", "upgrade").stdout
     assert "up to date" in installation.cli("db", "upgrade").stdout
+    assert "database: reachable, schema current" in installation.cli("config", "check").stdout
 
     key = installation.cli_json("apikey", "create", "--name", "shop")
     assert isinstance(key, dict)
