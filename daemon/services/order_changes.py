@@ -218,12 +218,17 @@ class OrderChanges:
                 continue
             order = OrderRecord.from_row(row)
             records = load_transfers(conn, [order.seq])[order.seq]
-            changed = {
-                obs.transfer.key: TransferRecord(
-                    0, obs.asset, obs.transfer, obs.block_height, obs.block_hash
+            # Several observations of one transfer in one batch: merged like any other
+            # news (the earliest sighting stays), never counted twice.
+            changed: dict[TransferKey, TransferRecord] = {}
+            for obs in batch:
+                known = changed.get(obs.transfer.key)
+                transfer = obs.transfer
+                if known is not None:
+                    transfer = merge({transfer.key: known.transfer}, transfer)[transfer.key]
+                changed[transfer.key] = TransferRecord(
+                    0, obs.asset, transfer, obs.block_height, obs.block_hash
                 )
-                for obs in batch
-            }
             order, _ = self.apply(conn, order, records, changed, now)
             changed_orders.append(order)
         return changed_orders

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -304,3 +306,22 @@ def test_another_asset_to_the_address_is_recorded_but_not_counted(
     assert (got["status"], got["received_base"]) == ("pending", 0)
     assert got["payments"][0]["asset"] == "USDC"
     assert got["payments"][0]["counted"] is False
+
+
+def test_one_transfer_seen_twice_in_one_batch_keeps_its_first_sighting(
+    make_container: ContainerFactory,
+) -> None:
+    clock = ManualClock()
+    c = make_container(clock=clock)
+    view = c.db.write(lambda conn: c.orders.create(conn, BTC, clock())).view
+    script = c.registry.get("btc").deriver.derive(0).script  # type: ignore[union-attr]
+    key = TransferKey("ee" * 32, 1)
+    early = Transfer(key, 1_500_000, clock() + timedelta(minutes=10), 0)
+    late = Transfer(key, 1_500_000, clock() + timedelta(minutes=20), 3)
+    batch = [Observation("btc", script, "BTC", t) for t in (early, late)]
+    clock.advance(minutes=25)
+    c.db.write(lambda conn: c.orders.changes.record(conn, batch, clock()))
+    got = c.db.read(lambda conn: c.orders.get(conn, view["id"]))
+    # Paid in time (seen at 10 min, before the 15 min expiry) and counted once.
+    assert (got["status"], got["received_base"], len(got["payments"])) == ("paid", 1_500_000, 1)
+    assert got["payments"][0]["seen_at"] == "2026-01-01T12:10:00Z"
