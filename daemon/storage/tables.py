@@ -121,3 +121,28 @@ events = Table(
     Column("payload", Text(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
 )
+
+# Each chain watcher's cursor: the last block whose effects are committed. It
+# moves in the same transaction as those effects, never before.
+chain_cursors = Table(
+    "chain_cursors",
+    metadata,
+    Column("chain", String(32), primary_key=True),
+    Column("height", BigInteger(), nullable=False),
+    Column("hash", String(100), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# The recent blocks a watcher processed, to find the fork point of a reorg.
+chain_blocks = Table(
+    "chain_blocks",
+    metadata,
+    Column("chain", String(32), primary_key=True),
+    Column("height", BigInteger(), primary_key=True),
+    Column("hash", String(100), nullable=False),
+    Column("parent_hash", String(100), nullable=False),
+    Column("timestamp", BigInteger(), nullable=False),
+)
+
+# Transfers by block, for reorg roll-back and the confirmation refresh.
+Index("ix_transfers_chain_block_height", transfers.c.chain, transfers.c.block_height)
