@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from datetime import timedelta
 from typing import Annotated, Literal
@@ -20,6 +18,7 @@ from pydantic import (
 )
 
 from daemon.config.durations import parse_duration
+from daemon.config.webhooks import WebhooksConfig
 from daemon.domain.money import parse_percent_ppm
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
@@ -107,28 +106,6 @@ class ApiConfig(Section):
 class MetricsConfig(Section):
     listen: ListenAddress = "127.0.0.1:9108"
     enabled: bool = True
-
-
-class WebhooksConfig(Section):
-    url: str | None = None
-    secret: SecretStr | None = None
-    allow_private_targets: bool = False
-
-    @field_validator("secret")
-    @classmethod
-    def _whsec(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None:
-            return None
-        raw = value.get_secret_value()
-        if not raw.startswith("whsec_"):
-            raise ValueError("must start with whsec_ followed by base64 (24 to 64 random bytes)")
-        try:
-            key = base64.b64decode(raw[len("whsec_") :], validate=True)
-        except binascii.Error:
-            raise ValueError("the part after whsec_ is not valid base64") from None
-        if not 24 <= len(key) <= 64:
-            raise ValueError(f"decodes to {len(key)} bytes; use 24 to 64 random bytes")
-        return value
 
 
 class OrdersConfig(Section):

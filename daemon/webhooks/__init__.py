@@ -1,0 +1,1 @@
+"""Webhook delivery: signing, target checks, the durable outbox and its dispatcher."""
