@@ -137,8 +137,18 @@ class Anvil:
     def mine(self, blocks: int = 1) -> None:
         self.rpc("anvil_mine", hex(blocks))
 
-    def send(self, to: str, value: int, *, sender: str = ACCOUNTS[0], data: str = "0x") -> str:
+    def send(
+        self,
+        to: str,
+        value: int,
+        *,
+        sender: str = ACCOUNTS[0],
+        data: str = "0x",
+        gas: int | None = None,
+    ) -> str:
         tx = {"from": sender, "to": to, "value": hex(value), "data": data}
+        if gas is not None:
+            tx["gas"] = hex(gas)  # skips estimation, so a failing call is still sent
         return str(self.rpc("eth_sendTransaction", tx))
 
     def receipt(self, tx_hash: str) -> dict[str, Any]:
@@ -174,3 +184,31 @@ def anvil_node(*args: str) -> Iterator[Anvil]:
 
 def anvil_available() -> bool:
     return anvil_binary() is not None and os.name == "posix"
+
+
+def call_data(signature: str, *args: object) -> str:
+    """ABI-encoded call data for ``signature`` like ``"transfer(address,uint256)"``."""
+    from eth_abi.abi import encode
+
+    from chains.evm.keccak import keccak256
+
+    types = signature[signature.index("(") + 1 : -1]
+    arg_types = _split_types(types)
+    selector = keccak256(signature.encode())[:4]
+    return "0x" + (selector + encode(arg_types, list(args))).hex()
+
+
+def _split_types(types: str) -> list[str]:
+    out: list[str] = []
+    depth, start = 0, 0
+    for i, ch in enumerate(types):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            out.append(types[start:i])
+            start = i + 1
+    if types:
+        out.append(types[start:])
+    return out

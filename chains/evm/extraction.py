@@ -1,0 +1,154 @@
+"""Payments to watched addresses out of EVM JSON-RPC answers (pure, no I/O).
+
+Matching is one set look-up per transaction and per ``Transfer`` log: the
+20 address bytes (``bytes.fromhex`` of the hex the node sends) against the
+watched set, so a block costs the same with ten or a million watched addresses.
+
+Indexes (the second half of a transfer's key): the log index for ERC-20, -1 for
+a transaction's own value, ``-2 - n`` for the n-th internal native transfer of a
+transaction (value-carrying ``call``/``selfdestruct`` frames below the top
+frame, counted in execution order over the frames that took effect).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from chains.watching import BlockHeader, Payment
+
+# keccak256("Transfer(address,address,uint256)")
+TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
+
+Json = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NativeCandidate:
+    """A transaction paying a watched address; counts only if its receipt says success."""
+
+    tx_hash: str
+    script: bytes
+    amount: int
+
+
+def header_of(block: Json) -> BlockHeader:
+    return BlockHeader(
+        height=int(block["number"], 16),
+        hash=block["hash"],
+        parent_hash=block["parentHash"],
+        timestamp=int(block["timestamp"], 16),
+    )
+
+
+def native_candidates(block: Json, watched: Collection[bytes]) -> list[NativeCandidate]:
+    """Transactions (full objects) of ``block`` sending value to a watched address."""
+    found: list[NativeCandidate] = []
+    for tx in block["transactions"]:
+        to = tx.get("to")
+        if to is None:
+            continue
+        script = bytes.fromhex(to[2:])
+        if script in watched:
+            value = int(tx["value"], 16)
+            if value > 0:
+                found.append(NativeCandidate(tx["hash"], script, value))
+    return found
+
+
+def token_payments(
+    logs: Sequence[Json], tokens: Mapping[str, str], watched: Collection[bytes]
+) -> Iterator[tuple[str, Payment]]:
+    """``(block hash, payment)`` for each ERC-20 ``Transfer`` log to a watched address.
+
+    ``tokens`` maps lowercase contract addresses to the configured symbols.
+    """
+    for log in logs:
+        topics = log["topics"]
+        if len(topics) != 3 or topics[0] != TRANSFER_TOPIC or log.get("removed"):
+            continue
+        script = bytes.fromhex(topics[2][-40:])
+        if script not in watched:
+            continue
+        symbol = tokens.get(log["address"].lower())
+        if symbol is None:
+            continue
+        data = log["data"]
+        amount = int(data, 16) if len(data) > 2 else 0
+        if amount > 0:
+            payment = Payment(
+                log["transactionHash"], int(log["logIndex"], 16), script, symbol, amount
+            )
+            yield log["blockHash"], payment
+
+
+def internal_from_parity(
+    traces: Sequence[Json], watched: Collection[bytes], symbol: str
+) -> list[Payment]:
+    """Internal transfers from ``trace_block`` (Parity/OpenEthereum-style flat traces).
+
+    A frame counts when it carries value, is a ``call`` (not delegate/static)
+    or a ``suicide``, is not the top frame, and neither it nor any frame above it
+    (including the transaction itself) failed.
+    """
+    found: list[Payment] = []
+    failed: dict[str, list[tuple[int, ...]]] = {}
+    counters: dict[str, int] = {}
+    for trace in traces:
+        tx_hash = trace.get("transactionHash")
+        if tx_hash is None:
+            continue  # block rewards
+        address = tuple(trace.get("traceAddress") or ())
+        if trace.get("error") is not None:
+            failed.setdefault(tx_hash, []).append(address)
+        if not address:
+            continue
+        if any(address[: len(f)] == f for f in failed.get(tx_hash, ())):
+            continue
+        action = trace.get("action") or {}
+        kind = trace.get("type")
+        if kind == "call" and action.get("callType", "call") == "call":
+            to, value = action.get("to"), action.get("value")
+        elif kind == "suicide":
+            to, value = action.get("refundAddress"), action.get("balance")
+        else:
+            continue
+        amount = int(value, 16) if value else 0
+        if to is None or amount <= 0:
+            continue
+        n = counters.get(tx_hash, 0)
+        counters[tx_hash] = n + 1
+        script = bytes.fromhex(to[2:])
+        if script in watched:
+            found.append(Payment(tx_hash, -2 - n, script, symbol, amount))
+    return found
+
+
+def internal_from_call_tracer(
+    results: Sequence[Json], watched: Collection[bytes], symbol: str
+) -> list[Payment]:
+    """Internal transfers from ``debug_traceBlockByNumber`` with the ``callTracer``."""
+    found: list[Payment] = []
+    for item in results:
+        tx_hash = item.get("txHash")
+        root = item.get("result")
+        if tx_hash is None or not isinstance(root, Mapping) or root.get("error") is not None:
+            continue
+        n = 0
+        stack = list(reversed(root.get("calls") or ()))
+        while stack:
+            frame = stack.pop()
+            if frame.get("error") is not None:
+                continue  # the frame and everything under it was undone
+            kind = frame.get("type")
+            value = frame.get("value")
+            amount = int(value, 16) if value and kind in ("CALL", "SELFDESTRUCT") else 0
+            to = frame.get("to")
+            if amount > 0 and to is not None:
+                script = bytes.fromhex(to[2:])
+                if script in watched:
+                    found.append(Payment(tx_hash, -2 - n, script, symbol, amount))
+                n += 1
+            stack.extend(reversed(frame.get("calls") or ()))
+    return found

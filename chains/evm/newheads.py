@@ -1,0 +1,99 @@
+"""``newHeads`` over WebSocket: wake the watcher the moment a block arrives.
+
+A background task (started on the first :meth:`NewHeads.wait`, never at
+construction) subscribes with ``eth_subscribe("newHeads")`` and sets an event
+for each notification. The heads themselves are not trusted or parsed: the
+watcher fetches blocks over HTTP as always, so a notification only means
+"look now". When the socket drops, the task reconnects with back-off and
+``wait`` degrades to polling (it returns after the poll interval), so nothing
+depends on the socket being up; a reconnect wakes the watcher at once in case
+a block came while the socket was down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+from websockets.asyncio.client import connect
+
+from chains.jsonrpc import redact_url
+from chains.watching import EndpointHealth
+
+_MAX_BACKOFF = 30.0
+
+
+class NewHeads:
+    def __init__(self, url: str, *, poll_interval: float = 5.0) -> None:
+        self._url = url
+        self.url = redact_url(url)
+        self.poll_interval = poll_interval
+        self.connected = False
+        self.error: str | None = None
+        self.heads_seen = 0
+        self.connects = 0
+        self._event = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def _ensure_running(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def wait(self, timeout: float) -> None:
+        """Until a new head is announced, or ``timeout`` (the poll interval while down)."""
+        self._ensure_running()
+        limit = timeout if self.connected else min(timeout, self.poll_interval)
+        try:
+            await asyncio.wait_for(self._event.wait(), max(limit, 0.0))
+        except TimeoutError:
+            pass
+        finally:
+            self._event.clear()
+
+    async def _run(self) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                await self._listen()
+                backoff = 0.5
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # any socket failure: note it, poll, reconnect
+                self.error = f"{type(exc).__name__}: {exc}"
+            finally:
+                self.connected = False
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, _MAX_BACKOFF)
+
+    async def _listen(self) -> None:
+        async with connect(self._url, open_timeout=10, ping_interval=20, max_size=2**22) as ws:
+            request = {"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe", "params": ["newHeads"]}
+            await ws.send(json.dumps(request))
+            ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            if not isinstance(ack, dict) or "result" not in ack:
+                raise ConnectionError(f"eth_subscribe refused: {ack}")
+            self.connected, self.error = True, None
+            self.connects += 1
+            self._event.set()  # a block may have come while we were away
+            async for message in ws:
+                data = json.loads(message)
+                if isinstance(data, dict) and data.get("method") == "eth_subscription":
+                    self.heads_seen += 1
+                    self._event.set()
+        self.error = "the socket was closed"
+
+    def health(self) -> EndpointHealth:
+        return EndpointHealth(
+            url=self.url,
+            healthy=self.connected,
+            error=None if self.connected else (self.error or "not connected yet"),
+            extra={"kind": "websocket newHeads", "heads_seen": str(self.heads_seen)},
+        )
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
