@@ -1,0 +1,60 @@
+"""Config → :class:`chains.evm.source.EvmSource` for ``type: evm`` chains.
+
+Nothing connects here: HTTP connections open on the first call, the WebSocket
+``newHeads`` subscription on the watcher's first wait. Without a URL the usual
+local node (``http://127.0.0.1:8545``, the port geth, reth, erigon, bor and anvil
+listen on) is used. Several URLs (``url`` then ``urls``) fail over in order;
+a stale or lagging endpoint is avoided (see :mod:`chains.endpoints`).
+"""
+
+from __future__ import annotations
+
+from chains.endpoints import EndpointPool
+from chains.evm.source import EvmSource, EvmSourceSettings
+from chains.jsonrpc import JsonRpcClient
+from chains.watching import ChainSource
+from daemon.config.loading import ConfigError
+from daemon.config.schema import EvmChainConfig
+
+DEFAULT_URL = "http://127.0.0.1:8545"
+
+# Seconds between blocks, by chain id: how fast a head must move to count as live.
+BLOCK_TIMES = {1: 12.0, 11155111: 12.0, 17000: 12.0, 137: 2.0, 80002: 2.0, 31337: 1.0}
+DEFAULT_BLOCK_TIME = 12.0
+
+
+def build_evm_source(name: str, chain: EvmChainConfig) -> ChainSource:
+    return build_evm_source_of(name, chain)
+
+
+def build_evm_source_of(name: str, chain: EvmChainConfig) -> EvmSource:
+    """As :func:`build_evm_source`, typed as the EVM source (for the balance check)."""
+    backend = chain.backend
+    key = f"chains.{name}.backend"
+    if backend.kind != "rpc":
+        raise ConfigError([f"{key}.kind: EVM chains are watched through a node (rpc)"])
+    for field in ("cookie_file", "zmq"):
+        if getattr(backend, field) is not None:
+            raise ConfigError([f"{key}.{field}: not used by EVM chains"])
+    if backend.password is not None and backend.user is None:
+        raise ConfigError([f"{key}.password: given without user"])
+    urls = backend.endpoints or [DEFAULT_URL]
+    for i, url in enumerate(urls):
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError([f"{key}.urls[{i}]: an http(s) URL is needed, not {url!r}"])
+    if backend.ws_url is not None and not backend.ws_url.startswith(("ws://", "wss://")):
+        raise ConfigError([f"{key}.ws_url: a ws:// or wss:// URL is needed"])
+    auth = None
+    if backend.user is not None:
+        password = backend.password.get_secret_value() if backend.password is not None else ""
+        auth = (backend.user, password)
+    clients = [JsonRpcClient(url, auth=auth) for url in urls]
+    block_time = BLOCK_TIMES.get(chain.chain_id, DEFAULT_BLOCK_TIME)
+    pool = EndpointPool(clients, [c.url for c in clients], block_time=block_time)
+    settings = EvmSourceSettings(
+        native_symbol=chain.native_asset.symbol,
+        tokens={token.contract: symbol for symbol, token in chain.tokens.items()},
+        block_time=block_time,
+    )
+    poll = backend.poll_interval.total_seconds()
+    return EvmSource(pool, settings, ws_url=backend.ws_url, poll_interval=poll)
