@@ -11,6 +11,8 @@ from daemon.config.schema import Config
 from daemon.services.orders import OrderService
 from daemon.services.registry import ChainRegistry
 from daemon.storage.database import Database
+from daemon.webhooks.deliveries import DeliveryLog
+from daemon.webhooks.targets import Targets
 
 Clock = Callable[[], datetime]
 
@@ -26,6 +28,7 @@ class Container:
     registry: ChainRegistry
     orders: OrderService
     clock: Clock
+    deliveries: DeliveryLog
 
     def close(self) -> None:
         self.db.close()
@@ -36,10 +39,12 @@ def build(
 ) -> Container:
     registry = registry or ChainRegistry.from_config(config)
     db = Database(config.database_url)
+    targets = Targets(config.webhooks.url, config.webhooks.allow_private_targets)
     return Container(
         config=config,
         db=db,
         registry=registry,
-        orders=OrderService(registry, config.orders),
+        orders=OrderService(registry, config.orders, targets),
         clock=clock,
+        deliveries=DeliveryLog(targets),
     )

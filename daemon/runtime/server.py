@@ -17,6 +17,7 @@ from daemon.config.schema import split_listen
 from daemon.runtime.container import Container
 from daemon.services.address_allocation import address_gap
 from daemon.storage.migrations import upgrade
+from daemon.webhooks.runner import start_webhooks
 
 log = logging.getLogger("paywatch.runtime")
 REFRESH_SECONDS = 5.0
@@ -101,6 +102,8 @@ async def serve(
             loop.add_signal_handler(sig, shutdown.set)
     stop = asyncio.Event()
     jobs = [asyncio.create_task(refresh_orders(container, stop), name="refresh-orders")]
+    webhooks = start_webhooks(container.config.webhooks, container.db, container.clock, stop)
+    jobs += [webhooks] if webhooks is not None else []
     serving = asyncio.create_task(server.serve(), name="api")
     try:
         while not server.started:

@@ -27,6 +27,7 @@ from daemon.services.order_records import (
 )
 from daemon.storage.prepared import Prepared
 from daemon.storage.tables import events, orders, transfers
+from daemon.webhooks.targets import Targets
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +46,9 @@ INSERT_EVENT = Prepared(insert(events))
 
 
 class OrderChanges:
-    def __init__(self, views: OrderViews) -> None:
+    def __init__(self, views: OrderViews, targets: Targets | None = None) -> None:
         self.views = views
+        self.targets = targets or Targets(None, allow_private=False)
 
     def write_event(
         self,
@@ -59,7 +61,8 @@ class OrderChanges:
         data_json: str | None = None,
     ) -> str:
         """Write one event with the order as it is now (``data_json``: its JSON, if the
-        caller already has it). The payload is the webhook body, byte for byte."""
+        caller already has it). The payload is the webhook body, byte for byte; the
+        same insert queues its delivery to the order's target."""
         if data_json is None:
             records = list(records)
             data = self.views.order(order, records)
@@ -79,6 +82,7 @@ class OrderChanges:
                 "type": str(event.type),
                 "payload": payload,
                 "created_at": now,
+                **self.targets.for_order(order.callback_url).values(now),
             },
         )
         return event_id

@@ -31,6 +31,7 @@ from daemon.services.registry import ChainInfo, ChainRegistry
 from daemon.services.request_checks import check_callback_url, check_metadata
 from daemon.storage.prepared import Prepared
 from daemon.storage.tables import orders
+from daemon.webhooks.targets import Targets
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +68,15 @@ class OrderPage:
 
 
 class OrderService:
-    def __init__(self, registry: ChainRegistry, settings: OrdersConfig) -> None:
+    def __init__(
+        self, registry: ChainRegistry, settings: OrdersConfig, targets: Targets | None = None
+    ) -> None:
         self.registry = registry
         self.settings = settings
         self.tolerance_ppm = settings.tolerance_ppm
         self.views = OrderViews(registry)
-        self.changes = OrderChanges(self.views)
+        self.targets = targets or Targets(None, allow_private=False)
+        self.changes = OrderChanges(self.views, self.targets)
 
     # -- create ---------------------------------------------------------------
 
@@ -104,6 +108,7 @@ class OrderService:
         expires_in = request.expires_in or self.settings.expires_in
         if request.callback_url is not None:
             check_callback_url(request.callback_url)
+            self.targets.check_literal(request.callback_url)
         if request.metadata is not None:
             check_metadata(request.metadata)
         derived = next_address(conn, chain.deriver)

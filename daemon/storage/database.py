@@ -68,6 +68,7 @@ class Database:
         workers = 1 if self.dialect == "sqlite" else pool_size
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
         self._writer: Connection | None = None
+        self._commit_listeners: list[Callable[[], None]] = []
         self._committer = (
             GroupCommitter(self._writer_transaction, self._executor)
             if self.dialect == "sqlite"
@@ -115,8 +116,22 @@ class Database:
         see :mod:`daemon.storage.group_commit`).
         """
         if self._committer is not None:
-            return await self._committer.submit(work)
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self.write, work)
+            result = await self._committer.submit(work)
+        else:
+            result = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self.write, work
+            )
+        for listener in self._commit_listeners:
+            listener()
+        return result
+
+    def add_commit_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (on the event loop) after each unit of work :meth:`run` commits:
+        the webhook dispatcher looks for new events then."""
+        self._commit_listeners.append(listener)
+
+    def remove_commit_listener(self, listener: Callable[[], None]) -> None:
+        self._commit_listeners.remove(listener)
 
     async def run_read(self, work: Callable[[Connection], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self.read, work)

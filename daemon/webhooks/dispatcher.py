@@ -1,0 +1,198 @@
+"""The dispatcher: claims due deliveries and sends them concurrently.
+
+At most ``max_in_flight`` attempts run at once, and at most
+``max_in_flight_per_endpoint`` to one scheme://host:port, so a slow or dead
+store holds only its own slots while every other endpoint is served. It wakes
+when the daemon commits a write (new events) or an attempt finishes, and polls
+every ``poll_interval`` for retries that came due and events written by other
+processes. Results are written in batches (one transaction for all attempts
+that finished meanwhile). On stop it claims nothing more, lets in-flight
+attempts finish for a short grace period, gives the rest back, and returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import random
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from daemon.storage.database import Database
+from daemon.webhooks.outbox import AttemptRecord, Claimed, Outbox
+from daemon.webhooks.retry_policy import DeliveryStatus, decide, parse_retry_after
+from daemon.webhooks.sender import Reply, Sender
+
+log = logging.getLogger("paywatch.webhooks")
+Clock = Callable[[], datetime]
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        sender: Sender,
+        clock: Clock,
+        *,
+        max_in_flight: int,
+        per_endpoint: int,
+        poll_interval: float,
+        grace: float = 2.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.sender = sender
+        self.clock = clock
+        self.max_in_flight = max_in_flight
+        self.per_endpoint = per_endpoint
+        self.poll_interval = poll_interval
+        self.grace = grace
+        self.rng = rng or random.Random()
+        self._tasks: dict[asyncio.Task[None], Claimed] = {}
+        self._by_endpoint: Counter[str] = Counter()
+        self._finished: list[AttemptRecord] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Look for due deliveries now (called after the daemon commits a write)."""
+        self._wake.set()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until ``stop`` is set; then finish or give back what is in flight."""
+        if self.db.dialect == "sqlite":
+            freed = await self.db.run(lambda c: self.outbox.release_abandoned(c, self.clock()))
+            if freed:
+                log.warning("%d webhook attempts were cut off by a stop; retrying them", freed)
+        try:
+            while not stop.is_set():
+                try:
+                    await self.claim_and_start()
+                except Exception:
+                    log.exception("claiming webhook deliveries failed; retrying")
+                await self._sleep(stop)
+        finally:
+            await self._shut_down()
+
+    async def _sleep(self, stop: asyncio.Event) -> None:
+        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=self.poll_interval, return_when="FIRST_COMPLETED")
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        self._wake.clear()
+
+    async def claim_and_start(self) -> int:
+        room = self.max_in_flight - len(self._tasks)
+        if room <= 0:
+            return 0
+        now, in_flight = self.clock(), dict(self._by_endpoint)
+        claimed = await self.db.run(
+            lambda conn: self.outbox.claim(conn, now, room, self.per_endpoint, in_flight)
+        )
+        for delivery in claimed:
+            self._by_endpoint[delivery.endpoint] += 1
+            task = asyncio.create_task(self._attempt(delivery), name=f"webhook {delivery.id}")
+            self._tasks[task] = delivery
+            task.add_done_callback(self._done)
+        return len(claimed)
+
+    async def run_once(self) -> int:
+        """Claim what is due now, send it, and record the results (for tests and tools)."""
+        started = await self.claim_and_start()
+        await self.drain()
+        return started
+
+    async def drain(self) -> None:
+        """Wait for every attempt in flight and for its result to be written."""
+        while self._tasks:
+            await asyncio.wait(list(self._tasks))
+        while self._flusher is not None:
+            await asyncio.shield(self._flusher)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        delivery = self._tasks.pop(task)
+        self._by_endpoint[delivery.endpoint] -= 1
+        if self._by_endpoint[delivery.endpoint] <= 0:
+            del self._by_endpoint[delivery.endpoint]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("webhook attempt %s crashed", delivery.id, exc_info=task.exception())
+        self._wake.set()
+
+    async def _attempt(self, delivery: Claimed) -> None:
+        attempted_at = self.clock()
+        reply = await self.sender.send(delivery)
+        self._finish(delivery, attempted_at, reply)
+
+    def _finish(self, delivery: Claimed, attempted_at: datetime, reply: Reply) -> None:
+        now = self.clock()
+        wait = parse_retry_after(reply.retry_after, now) if reply.status_code else None
+        decision = decide(reply.status_code, delivery.attempt, now, self.rng, wait)
+        if decision.status is not DeliveryStatus.DELIVERED:
+            when = decision.next_attempt_at
+            later = f"; next attempt at {when:%Y-%m-%d %H:%M:%S}Z" if when else ""
+            log.warning(
+                "webhook %s to %s, attempt %d: %s -> %s%s",
+                delivery.id,
+                delivery.endpoint,
+                delivery.attempt,
+                reply.error,
+                decision.status,
+                later,
+            )
+        self._finished.append(
+            AttemptRecord(
+                delivery,
+                attempted_at,
+                reply.status_code,
+                reply.latency_ms,
+                reply.error,
+                reply.excerpt,
+                decision,
+            )
+        )
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush(), name="webhook results")
+
+    async def _flush(self) -> None:
+        try:
+            while self._finished:
+                batch, self._finished = self._finished, []
+                try:
+                    await self.db.run(functools.partial(self.outbox.record, records=batch))
+                except Exception:
+                    # The leases run out and the deliveries are attempted again.
+                    log.exception("recording %d webhook attempts failed", len(batch))
+                self._wake.set()
+        finally:
+            self._flusher = None
+
+    async def _shut_down(self) -> None:
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=self.grace)
+        cut_off = list(self._tasks.values())
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks))
+        with contextlib.suppress(Exception):
+            await self.drain()
+        if cut_off:
+            await self.db.run(lambda conn: self.outbox.release(conn, cut_off))
+            log.info("gave back %d webhook deliveries still in flight at stop", len(cut_off))
+
+
+def lease_for(timeout: timedelta) -> timedelta:
+    """How long a claim holds a delivery: the attempt's timeout plus room for writing
+    its result; after that another dispatcher may send it again."""
+    return timeout + timedelta(seconds=30)

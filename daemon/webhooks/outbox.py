@@ -1,0 +1,228 @@
+"""The outbox as the dispatcher sees it: claim due deliveries under a lease,
+record what each attempt got, give leases back.
+
+Everything is in the database; a dispatcher holds nothing that a crash could
+lose. A claim sets ``lease_owner``/``lease_until`` and counts the attempt; the
+result clears the lease in the same statement that records the outcome, and
+only if the lease is still ours. A dispatcher that dies leaves leases that
+expire (``lease_until``), after which any dispatcher claims the delivery again
+with the same webhook-id. On PostgreSQL the claim locks its rows with
+``FOR UPDATE SKIP LOCKED``, so several instances never claim the same row; on
+SQLite the write transaction does the same.
+
+Per-order ordering: a delivery is claimable only while no earlier event of the
+same order is still pending or retrying (dead, gone or delivered ones do not
+hold it up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, bindparam, exists, insert, or_, select, update
+
+from daemon.storage.tables import events, webhook_attempts
+from daemon.webhooks.retry_policy import WAITING, Decision, DeliveryStatus
+
+MAX_ERROR = 500
+MAX_EXCERPT = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    seq: int
+    id: str
+    target_url: str
+    endpoint: str
+    payload: str
+    attempt: int  # this attempt's number (1 = the first)
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    delivery: Claimed
+    attempted_at: datetime
+    status_code: int | None
+    latency_ms: int
+    error: str | None
+    excerpt: str | None
+    decision: Decision
+
+
+_earlier = events.alias("earlier")
+_WAITING = [str(s) for s in WAITING]
+
+
+def _claimable(now: datetime, skip_endpoints: Sequence[str]) -> list[object]:
+    held_up = exists().where(
+        _earlier.c.order_seq == events.c.order_seq,
+        _earlier.c.seq < events.c.seq,
+        _earlier.c.delivery_status.in_(_WAITING),
+    )
+    conditions: list[object] = [
+        events.c.delivery_status.in_(_WAITING),
+        events.c.next_attempt_at <= now,
+        or_(events.c.lease_until.is_(None), events.c.lease_until < now),
+        ~held_up,
+    ]
+    if skip_endpoints:
+        conditions.append(events.c.endpoint.not_in(list(skip_endpoints)))
+    return conditions
+
+
+class Outbox:
+    def __init__(self, owner: str, lease: timedelta) -> None:
+        self.owner = owner
+        self.lease = lease
+
+    def claim(
+        self,
+        conn: Connection,
+        now: datetime,
+        limit: int,
+        per_endpoint: int,
+        in_flight: Mapping[str, int],
+    ) -> list[Claimed]:
+        """Lease up to ``limit`` due deliveries, so that no endpoint has more than
+        ``per_endpoint`` in flight counting ``in_flight`` (endpoints already full are
+        left out by the query itself, so a backlog for one never hides the others)."""
+        if limit <= 0:
+            return []
+        full = [endpoint for endpoint, n in in_flight.items() if n >= per_endpoint]
+        query = (
+            select(
+                events.c.seq,
+                events.c.id,
+                events.c.target_url,
+                events.c.endpoint,
+                events.c.payload,
+                events.c.attempts,
+            )
+            .where(*_claimable(now, full))  # type: ignore[arg-type]
+            .order_by(events.c.next_attempt_at, events.c.seq)
+            .limit(limit * 2)
+        )
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=events)
+        taken: dict[str, int] = dict(in_flight)
+        chosen: list[Claimed] = []
+        for row in conn.execute(query):
+            if len(chosen) >= limit:
+                break
+            if taken.get(row.endpoint, 0) >= per_endpoint:
+                continue
+            taken[row.endpoint] = taken.get(row.endpoint, 0) + 1
+            chosen.append(
+                Claimed(
+                    row.seq, row.id, row.target_url, row.endpoint, row.payload, row.attempts + 1
+                )
+            )
+        if chosen:
+            conn.execute(
+                update(events)
+                .where(events.c.seq.in_([c.seq for c in chosen]))
+                .values(
+                    lease_owner=self.owner,
+                    lease_until=now + self.lease,
+                    attempts=events.c.attempts + 1,
+                )
+            )
+        return chosen
+
+    def record(self, conn: Connection, records: Sequence[AttemptRecord]) -> None:
+        """Log each attempt and move its delivery on, releasing our lease."""
+        if not records:
+            return
+        conn.execute(
+            insert(webhook_attempts),
+            [
+                {
+                    "event_seq": r.delivery.seq,
+                    "attempt": r.delivery.attempt,
+                    "attempted_at": r.attempted_at,
+                    "target_url": r.delivery.target_url,
+                    "status_code": r.status_code,
+                    "latency_ms": r.latency_ms,
+                    "error": r.error[:MAX_ERROR] if r.error else None,
+                    "response_excerpt": r.excerpt[:MAX_EXCERPT] if r.excerpt else None,
+                    "outcome": str(r.decision.status),
+                }
+                for r in records
+            ],
+        )
+        conn.execute(
+            update(events)
+            .where(events.c.seq == bindparam("b_seq"), events.c.lease_owner == self.owner)
+            .values(
+                delivery_status=bindparam("b_status"),
+                next_attempt_at=bindparam("b_next"),
+                lease_owner=None,
+                lease_until=None,
+                last_attempt_at=bindparam("b_at"),
+                last_status_code=bindparam("b_code"),
+                last_error=bindparam("b_error"),
+                delivered_at=bindparam("b_delivered"),
+            ),
+            [
+                {
+                    "b_seq": r.delivery.seq,
+                    "b_status": str(r.decision.status),
+                    "b_next": r.decision.next_attempt_at,
+                    "b_at": r.attempted_at,
+                    "b_code": r.status_code,
+                    "b_error": r.error[:MAX_ERROR] if r.error else None,
+                    "b_delivered": r.attempted_at
+                    if r.decision.status is DeliveryStatus.DELIVERED
+                    else None,
+                }
+                for r in records
+            ],
+        )
+
+    def release(self, conn: Connection, deliveries: Iterable[Claimed]) -> None:
+        """Give back leases of attempts that were stopped before they finished (at
+        shutdown): the attempt does not count, and the delivery is due again."""
+        seqs = [d.seq for d in deliveries]
+        if seqs:
+            conn.execute(
+                update(events)
+                .where(events.c.seq.in_(seqs), events.c.lease_owner == self.owner)
+                .values(lease_owner=None, lease_until=None, attempts=events.c.attempts - 1)
+            )
+
+    @staticmethod
+    def release_abandoned(conn: Connection, now: datetime) -> int:
+        """Free every lease at start on SQLite, where one daemon owns the file: any lease
+        there is from a process that died mid-attempt. The interrupted attempt is logged."""
+        rows = conn.execute(
+            select(events.c.seq, events.c.target_url, events.c.attempts, events.c.delivery_status)
+            .where(events.c.lease_owner.is_not(None))
+            .limit(10000)
+        ).all()
+        if not rows:
+            return 0
+        conn.execute(
+            insert(webhook_attempts),
+            [
+                {
+                    "event_seq": row.seq,
+                    "attempt": row.attempts,
+                    "attempted_at": now,
+                    "target_url": row.target_url or "",
+                    "status_code": None,
+                    "latency_ms": 0,
+                    "error": "interrupted: the daemon stopped during this attempt",
+                    "response_excerpt": None,
+                    "outcome": row.delivery_status,
+                }
+                for row in rows
+            ],
+        )
+        conn.execute(
+            update(events)
+            .where(events.c.seq.in_([row.seq for row in rows]))
+            .values(lease_owner=None, lease_until=None)
+        )
+        return len(rows)

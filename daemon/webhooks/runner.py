@@ -1,0 +1,76 @@
+"""Builds the dispatcher from config and runs it as one of the daemon's tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from daemon.config.webhooks import WebhooksConfig
+from daemon.services.identifiers import new_id
+from daemon.storage.database import Database
+from daemon.webhooks.dispatcher import Dispatcher, lease_for
+from daemon.webhooks.outbox import Outbox
+from daemon.webhooks.sender import Sender
+from daemon.webhooks.signing import Signer
+from daemon.webhooks.targets import Resolver
+from daemon.webhooks.transport import webhook_client
+
+log = logging.getLogger("paywatch.webhooks")
+
+
+def build_dispatcher(
+    config: WebhooksConfig,
+    db: Database,
+    clock: Callable[[], datetime],
+    *,
+    resolver: Resolver | None = None,
+) -> tuple[Dispatcher, Callable[[], Awaitable[None]]]:
+    """The dispatcher and a coroutine function that closes its HTTP client."""
+    timeout = config.timeout.total_seconds()
+    client = webhook_client(
+        timeout=timeout,
+        allow_private=config.allow_private_targets,
+        max_connections=config.max_in_flight,
+        resolver=resolver,
+    )
+    sender = Sender(client, Signer.from_config(config), timeout=timeout)
+    dispatcher = Dispatcher(
+        db,
+        Outbox(new_id("dsp", 8), lease_for(config.timeout)),
+        sender,
+        clock,
+        max_in_flight=config.max_in_flight,
+        per_endpoint=config.max_in_flight_per_endpoint,
+        poll_interval=config.poll_interval.total_seconds(),
+    )
+    return dispatcher, client.aclose
+
+
+async def deliver_webhooks(
+    config: WebhooksConfig, db: Database, clock: Callable[[], datetime], stop: asyncio.Event
+) -> None:
+    """Run the dispatcher until ``stop`` is set (waking it whenever the daemon commits)."""
+    dispatcher, close = build_dispatcher(config, db, clock)
+    db.add_commit_listener(dispatcher.wake)
+    log.info(
+        "webhook delivery on: default target %s, %d at once (%d per endpoint)",
+        config.url or "(none; orders' callback_url only)",
+        config.max_in_flight,
+        config.max_in_flight_per_endpoint,
+    )
+    try:
+        await dispatcher.run(stop)
+    finally:
+        db.remove_commit_listener(dispatcher.wake)
+        await close()
+
+
+def start_webhooks(
+    config: WebhooksConfig, db: Database, clock: Callable[[], datetime], stop: asyncio.Event
+) -> asyncio.Task[None] | None:
+    if config.secret is None:
+        log.info("webhook delivery is off: webhooks.secret is not set (events wait in the outbox)")
+        return None
+    return asyncio.create_task(deliver_webhooks(config, db, clock, stop), name="webhooks")
