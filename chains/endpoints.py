@@ -13,9 +13,9 @@ An endpoint is *unhealthy*, and tried only after every healthy one, when
   node that says it is synced but stopped following the chain: both tests, so
   neither a clock skew nor a quiet test chain alone condemns it when it is the
   only endpoint answering);
-* it **lags**: another endpoint had shown a head more than ``max_lag_blocks``
-  higher no later than this endpoint's own last probe (so heads probed at
-  different moments are never compared unfairly).
+* it **lags**: another endpoint showed a head more than ``max_lag_blocks``
+  higher no later than one block time after this endpoint's own last probe
+  (a head seen much later may simply be newer, so it is not held against it).
 
 The preferred endpoint is the first healthy one in configured order (the
 merchant's own node first); it is asked every time, the others only every
@@ -103,7 +103,9 @@ class EndpointPool(Generic[C]):
             (
                 o.head.height
                 for o in self._states
-                if o.head is not None and o.probed_at is not None and o.probed_at <= s.probed_at
+                if o.head is not None
+                and o.probed_at is not None
+                and o.probed_at <= s.probed_at + self.block_time
             ),
             default=s.head.height,
         )

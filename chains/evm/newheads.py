@@ -62,7 +62,9 @@ class NewHeads:
             except Exception as exc:  # any socket failure: note it, poll, reconnect
                 self.error = f"{type(exc).__name__}: {exc}"
             finally:
-                self.connected = False
+                if self.connected:
+                    self.connected = False
+                    self._event.set()  # a waiter stops waiting on a dead socket: poll now
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, _MAX_BACKOFF)
 

@@ -170,10 +170,15 @@ class Anvil:
 
 
 @contextlib.contextmanager
-def anvil_node(*args: str) -> Iterator[Anvil]:
-    """An anvil on a free loopback port with its cache and state in a temp dir."""
+def anvil_node(*args: str, state_from: Path | None = None) -> Iterator[Anvil]:
+    """An anvil on a free loopback port with its cache and state in a temp dir.
+
+    ``state_from``: a state file another anvil wrote on stop, to start from its chain.
+    """
     workdir = Path(tempfile.mkdtemp(prefix="paywatch-anvil-"))
     node = Anvil(args, workdir)
+    if state_from is not None:
+        shutil.copyfile(state_from, node.state_file)
     try:
         node.start()
         yield node
