@@ -1,0 +1,137 @@
+"""What a batch of chain news does to the database, in the caller's one transaction.
+
+The engine fetches; this module turns blocks, orphaned transfers and the mempool
+into :class:`Observation` s, hands them to :class:`OrderChanges` (orders, transfers
+and their events), and moves the cursor with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection
+
+from chains.watching import BlockHeader, MempoolView, Payment, ScannedBlock
+from daemon.domain.payments import Transfer, TransferKey
+from daemon.services.order_changes import Observation, OrderChanges
+from daemon.watching import ledger
+from daemon.watching.ledger import WatchedTransfer
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Blocks to apply on top of ``orphaned_from`` (the fork point of a reorg, or
+    None); confirmations count up to ``cursor``, the block the watcher moves to.
+    (The finalized tag is applied by :meth:`Effects.mature` in the same round.)"""
+
+    blocks: Sequence[ScannedBlock]
+    cursor: BlockHeader
+    orphaned_from: int | None = None
+    mempool: MempoolView | None = None
+
+
+class Effects:
+    def __init__(self, chain: str, changes: OrderChanges, *, keep_blocks: int) -> None:
+        self.chain = chain
+        self.changes = changes
+        self.keep_blocks = keep_blocks
+
+    def observe(
+        self, payment: Payment, transfer: Transfer, header: BlockHeader | None
+    ) -> Observation:
+        return Observation(
+            chain=self.chain,
+            script=payment.script,
+            asset=payment.asset,
+            transfer=transfer,
+            block_height=None if header is None else header.height,
+            block_hash=None if header is None else header.hash,
+        )
+
+    def _revisit(
+        self, known: WatchedTransfer, *, confirmations: int, removed: bool, finalized: bool = False
+    ) -> Observation:
+        record = known.record
+        transfer = Transfer(
+            key=record.transfer.key,
+            amount=record.transfer.amount,
+            seen_at=record.transfer.seen_at,
+            confirmations=confirmations,
+            finalized=finalized,
+            removed=removed,
+        )
+        keep_block = confirmations > 0
+        return Observation(
+            chain=self.chain,
+            script=known.script,
+            asset=record.asset,
+            transfer=transfer,
+            block_height=record.block_height if keep_block else None,
+            block_hash=record.block_hash if keep_block else None,
+        )
+
+    def apply_batch(self, conn: Connection, batch: Batch, now: datetime) -> int:
+        """Apply blocks (and a reorg's roll-back); return the payments observed."""
+        reference = batch.cursor.height
+        observations: list[Observation] = []
+        seen: set[TransferKey] = set()
+        for block in batch.blocks:
+            header = block.header
+            depth = reference - header.height + 1
+            # First seen no later than its block: a watcher that was down must not
+            # make a payment that was in time look late.
+            seen_at = min(now, datetime.fromtimestamp(header.timestamp, UTC))
+            for payment in block.payments:
+                key = TransferKey(payment.tx_hash, payment.index)
+                seen.add(key)
+                transfer = Transfer(key, payment.amount, seen_at, depth)
+                observations.append(self.observe(payment, transfer, header))
+        if batch.orphaned_from is not None:
+            for known in ledger.transfers_above(conn, self.chain, batch.orphaned_from):
+                if known.record.transfer.key in seen:
+                    continue
+                pooled = batch.mempool is not None and (
+                    known.record.transfer.key.tx_hash in batch.mempool.txids
+                )
+                observations.append(self._revisit(known, confirmations=0, removed=not pooled))
+        self.changes.record(conn, observations, now)
+        headers = [b.header for b in batch.blocks]
+        ledger.store_blocks(conn, self.chain, headers, keep=self.keep_blocks)
+        if not batch.blocks and batch.orphaned_from is not None:
+            ledger.forget_blocks_above(conn, self.chain, batch.orphaned_from)
+        ledger.save_cursor(conn, self.chain, batch.cursor, now)
+        return len(observations)
+
+    def apply_mempool(self, conn: Connection, view: MempoolView, now: datetime) -> int:
+        """New unconfirmed payments, and unconfirmed ones that left the mempool."""
+        mined = ledger.known_in_blocks(conn, self.chain, (p.tx_hash for p in view.payments))
+        observations = [
+            self.observe(p, Transfer(TransferKey(p.tx_hash, p.index), p.amount, now), None)
+            for p in view.payments
+            if p.tx_hash not in mined
+        ]
+        for known in ledger.unconfirmed_transfers(conn, self.chain):
+            if known.record.transfer.key.tx_hash not in view.txids:
+                observations.append(self._revisit(known, confirmations=0, removed=True))
+        if observations:
+            self.changes.record(conn, observations, now)
+        return len(observations)
+
+    def mature(self, conn: Connection, height: int, finalized: int | None, now: datetime) -> int:
+        """Count confirmations (and the finalized tag) up to the processed ``height``."""
+        observations = []
+        for known in ledger.maturing_transfers(conn, self.chain):
+            mined_at = known.record.block_height
+            assert mined_at is not None
+            depth = max(height - mined_at + 1, 0)
+            final = finalized is not None and mined_at <= finalized
+            old = known.record.transfer
+            if depth != old.confirmations or final != old.finalized:
+                observations.append(
+                    self._revisit(known, confirmations=depth, removed=False, finalized=final)
+                )
+        if observations:
+            self.changes.record(conn, observations, now)
+        return len(observations)

@@ -1,0 +1,205 @@
+"""One chain's watcher: follow the node's best chain block by block, never skipping.
+
+Each round (:meth:`ChainWatcher.sync_once`):
+
+1. compare the node's chain with the persisted cursor; on a mismatch walk back to
+   the fork point and apply the new branch *and* the roll-back of the old one in one
+   transaction, so a payment that only moved to another block fires nothing;
+2. otherwise scan the blocks after the cursor in batches; each batch's payments,
+   its blocks and the cursor commit together (a crash replays at most one batch,
+   and replaying is harmless: transfers are keyed);
+3. on chains whose mempool counts, record new unconfirmed payments and drop those
+   that left the mempool without being mined (replaced, conflicted, expired);
+4. count confirmations (and the finalized tag) of maturing transfers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from chains.watching import BlockHeader, ChainSource, ChainUnavailable, ScannedBlock
+from daemon.services.order_changes import OrderChanges
+from daemon.storage.database import Database
+from daemon.watching import ledger
+from daemon.watching.effects import Batch, Effects
+from daemon.watching.fork import find_fork
+from daemon.watching.status import WatcherStatus
+from daemon.watching.watched import WatchedScripts
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class WatcherSettings:
+    batch_size: int = 50
+    keep_blocks: int = 500  # how deep a reorg can be rolled back
+    start_height: int | None = None  # where a new watcher starts (default: the tip)
+    poll_interval: float = 5.0
+
+
+class ParentMismatch(Exception):
+    """The block after the cursor does not build on it: a reorg to resolve."""
+
+
+class ChainMoved(Exception):
+    """The node's chain changed while a batch was being fetched; the next round
+    starts over from the committed cursor."""
+
+
+class ChainWatcher:
+    def __init__(
+        self,
+        *,
+        chain: str,
+        source: ChainSource,
+        db: Database,
+        changes: OrderChanges,
+        clock: Clock,
+        settings: WatcherSettings | None = None,
+    ) -> None:
+        self.chain = chain
+        self.source = source
+        self.db = db
+        self.clock = clock
+        self.settings = settings or WatcherSettings()
+        self.watched = WatchedScripts(chain)
+        self.effects = Effects(chain, changes, keep_blocks=self.settings.keep_blocks)
+        self.status = WatcherStatus(chain)
+
+    async def sync_once(self) -> None:
+        """Catch up with the node completely; every effect is committed on return."""
+        tip = await self.source.tip()
+        self.status.saw_tip(tip, self.clock())
+        cursor = await self.db.run_read(lambda c: ledger.load_cursor(c, self.chain))
+        if cursor is None:
+            start = self.settings.start_height
+            await self._advance(None, tip.height if start is None else min(start, tip.height), tip)
+        elif tip.height > cursor.height:
+            try:
+                await self._advance(cursor.hash, cursor.height + 1, tip)
+            except ParentMismatch:
+                await self._reorg_if_forked(cursor, tip)
+        else:
+            await self._reorg_if_forked(cursor, tip)
+        processed = await self.db.run_read(lambda c: ledger.load_cursor(c, self.chain))
+        assert processed is not None
+        await self._mempool(processed.hash)
+        await self._mature(processed.height)
+        self.status.synced(processed.height, self.clock())
+
+    async def _reorg_if_forked(self, cursor: ledger.Cursor, tip: BlockHeader) -> None:
+        fork = await find_fork(self.db, self.source, self.chain, cursor, tip)
+        if fork is not None:
+            await self._reorg(fork, tip)
+
+    async def _mature(self, height: int) -> None:
+        """Confirmations up to ``height``; the finalized tag is asked for only while a
+        transfer waits for it."""
+        needs_tag = await self.db.run_read(lambda c: ledger.awaiting_finalized(c, self.chain))
+        finalized = await self.source.finalized_height() if needs_tag else None
+        await self.db.run(lambda c: self.effects.mature(c, height, finalized, self.clock()))
+
+    async def _scan(self, first: int, last: int) -> list[ScannedBlock]:
+        """Blocks ``first..last`` with their payments, against every order's script,
+        including orders created while the blocks were being fetched."""
+        await self.db.run_read(self.watched.refresh)
+        blocks = await self.source.scan(first, last, self.watched.scripts)
+        late = await self.db.run_read(self.watched.refresh)
+        if late:
+            again = await self.source.scan(first, last, late)
+            if [b.header for b in again] != [b.header for b in blocks]:
+                raise ChainMoved(f"{self.chain}: blocks {first}..{last} changed during the scan")
+            blocks = [
+                replace(b, payments=b.payments + a.payments)
+                for b, a in zip(blocks, again, strict=True)
+            ]
+        if len(blocks) != last - first + 1 or any(
+            b.header.parent_hash != a.header.hash for a, b in itertools.pairwise(blocks)
+        ):
+            raise ChainMoved(f"{self.chain}: blocks {first}..{last} do not link")
+        return blocks
+
+    async def _advance(self, parent: str | None, first: int, tip: BlockHeader) -> None:
+        while first <= tip.height:
+            last = min(tip.height, first + self.settings.batch_size - 1)
+            blocks = await self._scan(first, last)
+            if parent is not None and blocks[0].header.parent_hash != parent:
+                raise ParentMismatch(first)
+            await self._apply(Batch(blocks, blocks[-1].header))
+            self.status.processed(last, self.clock())
+            parent = blocks[-1].header.hash
+            first = last + 1
+
+    async def _reorg(self, fork: BlockHeader, tip: BlockHeader) -> None:
+        """Replace the blocks above ``fork`` with the node's branch, in one transaction."""
+        log.warning(
+            "chain %s: reorg, rolling back to block %d (%s)", self.chain, fork.height, fork.hash
+        )
+        blocks: list[ScannedBlock] = []
+        first = fork.height + 1
+        while first <= tip.height:
+            last = min(tip.height, first + self.settings.batch_size - 1)
+            blocks.extend(await self._scan(first, last))
+            first = last + 1
+        expected = [fork.hash] + [b.header.hash for b in blocks[:-1]]
+        if [b.header.parent_hash for b in blocks] != expected:
+            raise ChainMoved(f"{self.chain}: the new branch changed while it was fetched")
+        mempool = await self.source.mempool(self.watched.scripts)
+        cursor = blocks[-1].header if blocks else fork
+        batch = Batch(blocks, cursor, orphaned_from=fork.height, mempool=mempool)
+        await self._apply(batch)
+        self.status.reorged(fork.height, self.clock())
+
+    async def _apply(self, batch: Batch) -> None:
+        await self.db.run(lambda c: self.effects.apply_batch(c, batch, self.clock()))
+
+    async def _mempool(self, processed_hash: str) -> None:
+        await self.db.run_read(self.watched.refresh)
+        view = await self.source.mempool(self.watched.scripts)
+        if view is None:
+            return
+        # A transaction absent from the mempool may have been mined in a block we
+        # have not processed yet: judge drops only against an unchanged tip.
+        if (await self.source.tip()).hash != processed_hash:
+            return
+        await self.db.run(lambda c: self.effects.apply_mempool(c, view, self.clock()))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Follow the chain until ``stop`` is set. A node that fails is retried with
+        backoff; anything else propagates to the supervisor."""
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                await self.sync_once()
+                delay = 1.0
+                wait: float | None = None
+            except (ChainUnavailable, ChainMoved) as exc:
+                self.status.failed(str(exc), self.clock())
+                log.warning("chain %s: %s (retrying in %.0fs)", self.chain, exc, delay)
+                wait, delay = delay, min(delay * 2, 60.0)
+            await _until_news(self.source, stop, wait, self.settings.poll_interval)
+
+
+async def _until_news(
+    source: ChainSource, stop: asyncio.Event, pause: float | None, poll: float
+) -> None:
+    """Sleep ``pause`` seconds, or until the source has news (at most ``poll``)."""
+    news = asyncio.sleep(pause) if pause is not None else source.wait_for_news(poll)
+    tasks: list[asyncio.Future[Any]] = [
+        asyncio.ensure_future(stop.wait()),
+        asyncio.ensure_future(news),
+    ]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
