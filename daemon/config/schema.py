@@ -160,6 +160,7 @@ class BitcoinChainConfig(Section):
     descriptor: str | None = None
     address_type: Literal["p2pkh", "p2sh-p2wpkh", "p2wpkh", "p2tr"] | None = None
     confirmations: int = Field(default=1, ge=0, le=1000)
+    start_height: int | None = Field(default=None, ge=0)
     backend: BackendConfig = Field(default_factory=BackendConfig)
 
     @model_validator(mode="after")
@@ -184,6 +185,7 @@ class EvmChainConfig(Section):
     chain_id: int = Field(ge=1, le=2**53)
     xpub: str
     confirmations: Annotated[int | str, BeforeValidator(_confirmations)] = 12
+    start_height: int | None = Field(default=None, ge=0)
     native: NativeAssetConfig | None = None
     tokens: dict[Symbol, TokenConfig] = Field(default_factory=dict)
     backend: BackendConfig = Field(default_factory=BackendConfig)
