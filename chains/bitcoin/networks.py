@@ -64,6 +64,11 @@ class Network:
     def label(self) -> str:
         return f"{self.coin} {self.name}"
 
+    @property
+    def block_interval(self) -> int:
+        """The target seconds between blocks (for telling a stalled node from a slow chain)."""
+        return 600 if self.coin == "bitcoin" else 150
+
     def key_version(self, version: bytes) -> KeyVersion:
         """The accepted version entry, or a KeyFormatError saying whose key this is."""
         for entry in self.key_versions:

@@ -15,12 +15,16 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from chains.bitcoin.networks import get_network
+from chains.bitcoin.node_rpc import BitcoinRpc
+from chains.bitcoin.source import BitcoinSource
 
 LITECOIND = "/usr/bin/litecoind"
 USER, PASSWORD = "paywatch", "regtest-password"
@@ -45,7 +49,7 @@ class RpcFailed(Exception):
 class Litecoind:
     """One regtest node with a default wallet; restartable on the same datadir and port."""
 
-    def __init__(self, datadir: Path) -> None:
+    def __init__(self, datadir: Path, *, cookie: bool = False) -> None:
         binary = litecoind_binary()
         if binary is None:
             raise RuntimeError("litecoind is not installed: run ./dev setup as root")
@@ -54,14 +58,16 @@ class Litecoind:
         self.rpc_port = free_port()
         self.url = f"http://127.0.0.1:{self.rpc_port}"
         self.user, self.password = USER, PASSWORD
+        self.cookie_file = datadir / "regtest" / ".cookie" if cookie else None
         self.process: subprocess.Popen[bytes] | None = None
         self._http = httpx.Client(timeout=60.0)
         self._ids = itertools.count(1)
         (datadir / "litecoin.conf").write_text(
             "regtest=1\nserver=1\n[regtest]\n"
             f"listen=0\nrpcbind=127.0.0.1\nrpcallowip=127.0.0.1\nrpcport={self.rpc_port}\n"
-            f"port={free_port()}\nrpcuser={USER}\nrpcpassword={PASSWORD}\n"
-            "txindex=1\nfallbackfee=0.0002\nwalletrbf=1\nmempoolreplacement=1\n"
+            f"port={free_port()}\n"
+            + ("" if cookie else f"rpcuser={USER}\nrpcpassword={PASSWORD}\n")
+            + "txindex=1\nfallbackfee=0.0002\nwalletrbf=1\nmempoolreplacement=1\n"
             "vbparams=mweb:-2:0\nprinttoconsole=0\ndiscover=0\ndnsseed=0\n"
         )
 
@@ -79,7 +85,7 @@ class Litecoind:
             try:
                 self.rpc("getblockcount")
                 break
-            except (httpx.HTTPError, RpcFailed):
+            except (httpx.HTTPError, RpcFailed, OSError):
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"litecoind did not answer: {self._log_tail()}") from None
                 time.sleep(0.05)
@@ -117,7 +123,11 @@ class Litecoind:
     # -- RPC --------------------------------------------------------------------------------
     def rpc(self, method: str, *params: object) -> Any:
         body = {"jsonrpc": "1.0", "id": next(self._ids), "method": method, "params": params}
-        resp = self._http.post(self.url, json=body, auth=(self.user, self.password))
+        auth = (self.user, self.password)
+        if self.cookie_file is not None:
+            user, _, password = self.cookie_file.read_text().partition(":")
+            auth = (user, password)
+        resp = self._http.post(self.url, json=body, auth=auth)
         if resp.status_code == 401:
             raise httpx.HTTPError("401 Unauthorized")
         answer = resp.json()
@@ -174,13 +184,32 @@ class Litecoind:
 
 
 @contextlib.contextmanager
-def litecoind_node() -> Iterator[Litecoind]:
-    """A started regtest node in a fresh temp datadir; stopped (or killed) and removed after."""
+def litecoind_node(*, cookie: bool = False) -> Iterator[Litecoind]:
+    """A started regtest node in a fresh temp datadir; stopped (or killed) and removed after.
+
+    ``cookie``: no rpcuser/rpcpassword; clients authenticate with the node's cookie file.
+    """
     datadir = Path(tempfile.mkdtemp(prefix="paywatch-ltc-"))
-    node = Litecoind(datadir)
+    node = Litecoind(datadir, cookie=cookie)
     try:
         node.start()
         yield node
     finally:
         node.close()
         shutil.rmtree(datadir, ignore_errors=True)
+
+
+@contextlib.asynccontextmanager
+async def source_for(node: Litecoind, **options: Any) -> AsyncIterator[BitcoinSource]:
+    """A BitcoinSource (Litecoin regtest, asset LTC) over ``node``, closed afterwards."""
+    if node.cookie_file is not None:
+        rpc = BitcoinRpc(node.url, cookie_file=str(node.cookie_file))
+    else:
+        rpc = BitcoinRpc(node.url, user=node.user, password=node.password)
+    source = BitcoinSource(
+        [rpc], network=get_network("litecoin", "regtest"), asset="LTC", **options
+    )
+    try:
+        yield source
+    finally:
+        await source.aclose()

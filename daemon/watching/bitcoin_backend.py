@@ -1,0 +1,51 @@
+"""Config → :class:`chains.bitcoin.source.BitcoinSource` for ``type: bitcoin`` / ``litecoin``.
+
+Nothing connects here: the source opens its HTTP connections and the ZMQ socket on first
+use. Without a URL the node's default RPC port on loopback is used.
+"""
+
+from __future__ import annotations
+
+from chains.bitcoin.networks import get_network
+from chains.bitcoin.node_rpc import BitcoinRpc
+from chains.bitcoin.source import BitcoinSource
+from chains.watching import ChainSource
+from daemon.config.loading import ConfigError
+from daemon.config.schema import BitcoinChainConfig
+
+# Each node's default RPC port, as its own software ships it.
+DEFAULT_RPC_PORTS = {
+    ("bitcoin", "mainnet"): 8332,
+    ("bitcoin", "testnet"): 18332,
+    ("bitcoin", "signet"): 38332,
+    ("bitcoin", "regtest"): 18443,
+    ("litecoin", "mainnet"): 9332,
+    ("litecoin", "testnet"): 19332,
+    ("litecoin", "regtest"): 19443,
+}
+
+
+def build_bitcoin_source(name: str, chain: BitcoinChainConfig) -> ChainSource:
+    backend = chain.backend
+    key = f"chains.{name}.backend"
+    if backend.kind != "rpc":
+        raise ConfigError([f"{key}.kind: {chain.type} chains are watched through a node (rpc)"])
+    if backend.cookie_file is not None and backend.user is not None:
+        raise ConfigError([f"{key}: give user and password, or cookie_file, not both"])
+    if backend.password is not None and backend.user is None:
+        raise ConfigError([f"{key}.password: given without user"])
+    network = get_network(chain.type, chain.network)
+    urls = backend.endpoints or [
+        f"http://127.0.0.1:{DEFAULT_RPC_PORTS[(chain.type, chain.network)]}"
+    ]
+    password = backend.password.get_secret_value() if backend.password is not None else None
+    nodes = [
+        BitcoinRpc(
+            url,
+            user=backend.user,
+            password=password,
+            cookie_file=backend.cookie_file,
+        )
+        for url in urls
+    ]
+    return BitcoinSource(nodes, network=network, asset=chain.symbol, zmq=backend.zmq)
