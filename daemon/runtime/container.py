@@ -4,13 +4,15 @@ from config, when asked. Nothing connects or starts at import time."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from daemon.config.schema import Config
 from daemon.services.orders import OrderService
 from daemon.services.registry import ChainRegistry
 from daemon.storage.database import Database
+from daemon.watching.engine import ChainWatcher
+from daemon.watching.sources import build_watchers
 from daemon.webhooks.deliveries import DeliveryLog
 from daemon.webhooks.targets import Targets
 
@@ -29,6 +31,14 @@ class Container:
     orders: OrderService
     clock: Clock
     deliveries: DeliveryLog
+    _watchers: dict[str, ChainWatcher] | None = field(default=None, repr=False)
+
+    @property
+    def watchers(self) -> dict[str, ChainWatcher]:
+        """One watcher per watched chain, built on first use (nothing connects yet)."""
+        if self._watchers is None:
+            self._watchers = build_watchers(self.config, self.db, self.orders.changes, self.clock)
+        return self._watchers
 
     def close(self) -> None:
         self.db.close()

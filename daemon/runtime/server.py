@@ -17,6 +17,7 @@ from daemon.config.schema import split_listen
 from daemon.runtime.container import Container
 from daemon.services.address_allocation import address_gap
 from daemon.storage.migrations import upgrade
+from daemon.watching.runner import start_watchers
 from daemon.webhooks.runner import start_webhooks
 
 log = logging.getLogger("paywatch.runtime")
@@ -104,6 +105,7 @@ async def serve(
     jobs = [asyncio.create_task(refresh_orders(container, stop), name="refresh-orders")]
     webhooks = start_webhooks(container.config.webhooks, container.db, container.clock, stop)
     jobs += [webhooks] if webhooks is not None else []
+    jobs += start_watchers(container.watchers, stop)
     serving = asyncio.create_task(server.serve(), name="api")
     try:
         while not server.started:

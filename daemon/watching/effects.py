@@ -72,22 +72,27 @@ class Effects:
             block_hash=record.block_hash if keep_block else None,
         )
 
-    def apply_batch(self, conn: Connection, batch: Batch, now: datetime) -> int:
-        """Apply blocks (and a reorg's roll-back); return the payments observed."""
-        reference = batch.cursor.height
+    def block_observations(
+        self, blocks: Sequence[ScannedBlock], reference: int, now: datetime
+    ) -> list[Observation]:
+        """The blocks' payments, with confirmations counted up to ``reference``."""
         observations: list[Observation] = []
-        seen: set[TransferKey] = set()
-        for block in batch.blocks:
+        for block in blocks:
             header = block.header
-            depth = reference - header.height + 1
+            depth = max(reference - header.height + 1, 1)
             # First seen no later than its block: a watcher that was down must not
             # make a payment that was in time look late.
             seen_at = min(now, datetime.fromtimestamp(header.timestamp, UTC))
             for payment in block.payments:
                 key = TransferKey(payment.tx_hash, payment.index)
-                seen.add(key)
                 transfer = Transfer(key, payment.amount, seen_at, depth)
                 observations.append(self.observe(payment, transfer, header))
+        return observations
+
+    def apply_batch(self, conn: Connection, batch: Batch, now: datetime) -> int:
+        """Apply blocks (and a reorg's roll-back); return the payments observed."""
+        observations = self.block_observations(batch.blocks, batch.cursor.height, now)
+        seen = {obs.transfer.key for obs in observations}
         if batch.orphaned_from is not None:
             for known in ledger.transfers_above(conn, self.chain, batch.orphaned_from):
                 if known.record.transfer.key in seen:
@@ -102,6 +107,14 @@ class Effects:
         if not batch.blocks and batch.orphaned_from is not None:
             ledger.forget_blocks_above(conn, self.chain, batch.orphaned_from)
         ledger.save_cursor(conn, self.chain, batch.cursor, now)
+        return len(observations)
+
+    def apply_rescan(
+        self, conn: Connection, blocks: Sequence[ScannedBlock], reference: int, now: datetime
+    ) -> int:
+        """Payments found again in blocks already processed (cursor unchanged)."""
+        observations = self.block_observations(blocks, reference, now)
+        self.changes.record(conn, observations, now)
         return len(observations)
 
     def apply_mempool(self, conn: Connection, view: MempoolView, now: datetime) -> int:

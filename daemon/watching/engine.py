@@ -107,7 +107,7 @@ class ChainWatcher:
         finalized = await self.source.finalized_height() if needs_tag else None
         await self.db.run(lambda c: self.effects.mature(c, height, finalized, self.clock()))
 
-    async def _scan(self, first: int, last: int) -> list[ScannedBlock]:
+    async def scan_blocks(self, first: int, last: int) -> list[ScannedBlock]:
         """Blocks ``first..last`` with their payments, against every order's script,
         including orders created while the blocks were being fetched."""
         await self.db.run_read(self.watched.refresh)
@@ -130,7 +130,7 @@ class ChainWatcher:
     async def _advance(self, parent: str | None, first: int, tip: BlockHeader) -> None:
         while first <= tip.height:
             last = min(tip.height, first + self.settings.batch_size - 1)
-            blocks = await self._scan(first, last)
+            blocks = await self.scan_blocks(first, last)
             if parent is not None and blocks[0].header.parent_hash != parent:
                 raise ParentMismatch(first)
             await self._apply(Batch(blocks, blocks[-1].header))
@@ -147,7 +147,7 @@ class ChainWatcher:
         first = fork.height + 1
         while first <= tip.height:
             last = min(tip.height, first + self.settings.batch_size - 1)
-            blocks.extend(await self._scan(first, last))
+            blocks.extend(await self.scan_blocks(first, last))
             first = last + 1
         expected = [fork.hash] + [b.header.hash for b in blocks[:-1]]
         if [b.header.parent_hash for b in blocks] != expected:

@@ -21,6 +21,7 @@ class WatcherStatus:
     last_error: str | None = None
     last_error_at: datetime | None = None
     reorgs: int = 0
+    restarts: int = 0
     last_reorg_fork: int | None = None
 
     def saw_tip(self, tip: BlockHeader, now: datetime) -> None:

@@ -1,0 +1,50 @@
+"""Which adapter watches a configured chain, and the watchers built from config."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from chains.watching import ChainSource
+from daemon.config.schema import BitcoinChainConfig, ChainConfig, Config
+from daemon.services.order_changes import OrderChanges
+from daemon.storage.database import Database
+from daemon.watching.engine import ChainWatcher, WatcherSettings
+
+log = logging.getLogger(__name__)
+
+
+def build_source(name: str, chain: ChainConfig) -> ChainSource | None:
+    """The chain's adapter, or None where its backend kind has none yet."""
+    if chain.backend.kind != "rpc":
+        log.warning("chain %s: backend %s is not watched by this version", name, chain.backend.kind)
+        return None
+    if chain.backend.url is None and not chain.backend.urls:
+        log.warning("chains.%s.backend.url is not set: %s is not watched", name, name)
+        return None
+    if isinstance(chain, BitcoinChainConfig):
+        from daemon.watching.bitcoin_backend import build_bitcoin_source
+
+        return build_bitcoin_source(name, chain)
+    from daemon.watching.evm_backend import build_evm_source
+
+    return build_evm_source(name, chain)
+
+
+def build_watchers(
+    config: Config, db: Database, changes: OrderChanges, clock: Callable[[], datetime]
+) -> dict[str, ChainWatcher]:
+    watchers = {}
+    for name, chain in config.chains.items():
+        source = build_source(name, chain)
+        if source is None:
+            continue
+        settings = WatcherSettings(
+            poll_interval=chain.backend.poll_interval.total_seconds(),
+            start_height=chain.start_height,
+        )
+        watchers[name] = ChainWatcher(
+            chain=name, source=source, db=db, changes=changes, clock=clock, settings=settings
+        )
+    return watchers
