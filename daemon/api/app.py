@@ -22,11 +22,13 @@ from daemon.api.params import (
 )
 from daemon.api.qr import render
 from daemon.api.schemas import STATUSES, CreateOrderBody
+from daemon.api.webhooks import delivery_routes
 from daemon.runtime.container import Container
 from daemon.services import json_codec
 from daemon.services.apikeys import authenticate
 from daemon.services.errors import NotFound
 from daemon.services.orders import OrderPage
+from daemon.services.request_checks import check_callback_url
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -47,11 +49,15 @@ class OrderRoutes:
         self.clock = container.clock
         self.page_size = container.config.api.default_page_size
         self.max_body = container.config.api.max_body_bytes
+        self.targets = container.orders.targets
 
     async def create_order(self, request: Request) -> Response:
         token = bearer_token(request)
         idempotency_key = header_text(request, "Idempotency-Key", 255)
         new = (await json_body(request, CreateOrderBody, self.max_body)).to_new_order()
+        if new.callback_url is not None:  # resolved here, outside the unit of work
+            check_callback_url(new.callback_url)
+            await self.targets.check_resolved(new.callback_url)
         now = self.clock()
         created = await self.db.run(
             lambda conn: self.service.create(
@@ -146,6 +152,7 @@ def create_app(container: Container) -> Starlette:
         Route("/healthz", handlers.healthz, methods=["GET"]),
         Route("/readyz", handlers.readyz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        *delivery_routes(container),
     ]
     app = Starlette(routes=routes)
     install_error_handlers(app)

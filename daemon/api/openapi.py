@@ -7,12 +7,13 @@ from typing import Any
 from pydantic import BaseModel
 
 from daemon.api.schemas import STATUSES, CreateOrderBody, ErrorBody, Order, OrderList
+from daemon.api.webhooks import delivery_paths
 
 _ERROR_TEXT = {
     400: "Malformed request (e.g. not JSON)",
     401: "Missing, invalid or revoked API key",
-    404: "No such order",
-    409: "Conflict (order not cancellable, Idempotency-Key reused)",
+    404: "No such order or webhook delivery",
+    409: "Conflict (order not cancellable, Idempotency-Key reused, delivery in flight)",
     413: "Request body too large",
     422: "Invalid request; the message names the field",
 }
@@ -118,6 +119,7 @@ def openapi_document() -> dict[str, Any]:
                 },
             }
         }
+    paths.update(delivery_paths(schemas.ref, errors, _query, _json, order_id))
     health = {"type": "object", "properties": {"status": {"type": "string"}}}
     paths["/healthz"] = {
         "get": {"summary": "Alive", "security": [], "responses": {"200": _json(health, "OK")}}

@@ -8,9 +8,11 @@ import sys
 import click
 
 from daemon.cli.admin import apikey, config_group, db_group
+from daemon.cli.chains import chain_group
 from daemon.cli.context import CliContext
 from daemon.cli.orders import address, order
 from daemon.cli.serve import demo, run
+from daemon.cli.webhooks import webhook
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -29,7 +31,7 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for command in (config_group, db_group, apikey, address, order, run, demo):
+for command in (config_group, db_group, apikey, address, order, webhook, run, demo, chain_group):
     cli.add_command(command)
 
 

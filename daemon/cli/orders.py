@@ -14,6 +14,7 @@ from daemon.services import json_codec
 from daemon.services.address_allocation import address_gap
 from daemon.services.errors import ServiceError
 from daemon.services.orders import NewOrder
+from daemon.services.request_checks import check_callback_url
 from daemon.storage.migrations import is_up_to_date
 
 STATUSES = ["pending", "processing", "paid", "expired", "cancelled", "invalid"]
@@ -155,6 +156,9 @@ def order_create(
     ensure_migrated(ctx)
     c = ctx.container
     try:
+        if callback_url is not None:  # resolved before the write, as the API does
+            check_callback_url(callback_url)
+            c.orders.targets.check_resolved_sync(callback_url)
         view = c.db.write(lambda conn: c.orders.create(conn, request, c.clock())).view
     except ServiceError as exc:
         raise service_failure(exc) from None

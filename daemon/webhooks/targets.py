@@ -80,7 +80,8 @@ class Targets:
             raise _refused(problem)
 
     async def check_resolved(self, url: str, resolver: Resolver | None = None) -> None:
-        """Refuse a callback URL whose host resolves to any forbidden address."""
+        """Refuse a callback URL whose host resolves to any forbidden address (a name
+        that does not resolve now is let through: delivery checks it again)."""
         if self.allow_private:
             return
         self.check_literal(url)
@@ -90,9 +91,11 @@ class Targets:
             return  # an IP literal: checked above
         port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
-            addresses = await (resolver or system_resolver)(host, port)
-        except OSError as exc:
-            raise _refused(f"host {host} does not resolve ({exc.strerror or exc})") from None
+            addresses = await asyncio.wait_for((resolver or system_resolver)(host, port), 3.0)
+        except (OSError, TimeoutError):
+            # No answer now is no verdict: the order stands, and every delivery attempt
+            # resolves and checks the name again before it connects.
+            return
         for address in addresses:
             ip = parse_ip(address)
             reason = forbidden_reason(ip) if ip is not None else "not an IP address"
