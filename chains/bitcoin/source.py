@@ -74,6 +74,7 @@ class BitcoinSource:
         self._zmq_quiet_after = zmq_quiet_after or 2.0 * network.block_interval
         self._last_tip: str | None = None
         self.zmq_missed_blocks = 0  # new tips found by polling that ZMQ had not announced
+        self._zmq_behind = False
 
     # --- ChainSource ---------------------------------------------------------------
 
@@ -88,6 +89,7 @@ class BitcoinSource:
             zmq = self._zmq
             if self._last_tip is not None and zmq is not None and zmq.last_block != head.hash:
                 self.zmq_missed_blocks += 1
+                self._zmq_behind = True  # polling found a block ZMQ had not announced
             self._last_tip = head.hash
         return head
 
@@ -262,6 +264,8 @@ class BitcoinSource:
             self._seen.add_parsed(parsed)
 
     def _zmq_block(self, block_hash: str) -> None:
+        if block_hash:
+            self._zmq_behind = False
         self._news.set()
 
     def _zmq_tx(self, raw: bytes) -> None:
@@ -276,7 +280,7 @@ class BitcoinSource:
     def _zmq_health(self) -> dict[str, str]:
         assert self._zmq is not None
         quiet = self._zmq.quiet_for()
-        live = quiet is not None and quiet < self._zmq_quiet_after
+        live = quiet is not None and quiet < self._zmq_quiet_after and not self._zmq_behind
         return {
             "zmq": "live" if live else "quiet (polling)",
             "zmq_received": str(self._zmq.received),
