@@ -91,8 +91,10 @@ class JsonRpcClient:
         self._client = client or httpx.AsyncClient(timeout=timeout)
         self._ids = itertools.count(1)
         self.requests_sent = 0  # HTTP requests, for benchmarks and health
+        self.calls_sent = 0  # JSON-RPC calls (a batch of n counts n)
 
     def _request(self, method: str, params: Sequence[object]) -> dict[str, object]:
+        self.calls_sent += 1
         req: dict[str, object] = {"id": next(self._ids), "method": method, "params": list(params)}
         if self._version == "2.0":
             req["jsonrpc"] = "2.0"

@@ -152,3 +152,23 @@ def internal_from_call_tracer(
                 n += 1
             stack.extend(reversed(frame.get("calls") or ()))
     return found
+
+
+def traced_txs(traces: Sequence[Json], call_tracer: bool) -> tuple[set[str], set[str]]:
+    """``(all, failed)`` transaction hashes of a block's traces (its top frames' errors)."""
+    seen: set[str] = set()
+    failed: set[str] = set()
+    for item in traces:
+        if call_tracer:
+            tx_hash, root = item.get("txHash"), item.get("result")
+            error = root.get("error") if isinstance(root, Mapping) else "no trace"
+        else:
+            tx_hash = item.get("transactionHash")
+            if item.get("traceAddress"):
+                continue
+            error = item.get("error")
+        if tx_hash is not None:
+            seen.add(tx_hash)
+            if error is not None:
+                failed.add(tx_hash)
+    return seen, failed

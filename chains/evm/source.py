@@ -7,9 +7,9 @@ node allows:
    ``eth_getLogs`` over the whole range for the configured token contracts and
    the ``Transfer`` topic, and (where the node has a trace API, detected once)
    one ``trace_block`` / ``debug_traceBlockByNumber`` per block;
-2. only when a transaction sends native coin to a watched address: its receipt
-   (failed transactions never count), so receipt calls grow with matches, not
-   with watched addresses.
+2. only when a transaction sends native coin to a watched address and no trace
+   told its outcome (the top frame's error): its receipt (failed transactions
+   never count), so receipt calls grow with matches, not with watched addresses.
 
 Blocks must link by parent hash and every log must belong to the block fetched
 at its height, otherwise the chain moved under us and ``BlockNotFound`` is raised.
@@ -33,6 +33,7 @@ from chains.evm.extraction import (
     internal_from_parity,
     native_candidates,
     token_payments,
+    traced_txs,
 )
 from chains.evm.newheads import NewHeads
 from chains.jsonrpc import JsonRpcClient, RpcError
@@ -160,13 +161,25 @@ class EvmSource:
                 if bucket is None:
                     raise BlockNotFound(f"a log of block {block_hash} is not on the fetched chain")
                 bucket.append(payment)
+        traced: set[str] = set()
+        failed: set[str] = set()
         if self.trace_method is not None:
-            for header, traces in zip(headers, answers[pos : pos + n], strict=True):
-                payments[header.hash].extend(
-                    self._internal(_ok(traces, self.trace_method), watched)
-                )
-        if candidates:
-            await self._confirm_natives(client, candidates, payments)
+            method = self.trace_method
+            for header, answer in zip(headers, answers[pos : pos + n], strict=True):
+                traces = _ok(answer, method)
+                payments[header.hash].extend(self._internal(traces, watched))
+                seen, bad = traced_txs(traces, method == TRACE_CALL_TRACER)
+                traced |= seen
+                failed |= bad
+        symbol = self.settings.native_symbol
+        unknown = []
+        for block_hash, c in candidates:
+            if c.tx_hash not in traced:
+                unknown.append((block_hash, c))  # no trace API: ask its receipt
+            elif c.tx_hash not in failed:
+                payments[block_hash].append(Payment(c.tx_hash, -1, c.script, symbol, c.amount))
+        if unknown:
+            await self._confirm_natives(client, unknown, payments)
         return [
             ScannedBlock(h, tuple(sorted(payments[h.hash], key=_payment_order))) for h in headers
         ]

@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
     [
         ("bench/derive.py", ["P2WPKH", "EVM", "bitcoinlib", "ratio"]),
         ("bench/orders_http.py", ["orders/s", "p99", "stored"]),
+        ("bench/evm_matching.py", ["matching time", "RSS", "per-address polling"]),
+        ("bench/evm_rpc.py", ["JSON-RPC calls/block", "per-address polling", "blocks/s"]),
     ],
 )
 def test_benchmark_runs(script: str, figures: list[str], tmp_path: Path) -> None:

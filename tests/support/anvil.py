@@ -145,15 +145,27 @@ class Anvil:
         sender: str = ACCOUNTS[0],
         data: str = "0x",
         gas: int | None = None,
+        wait: bool = True,
     ) -> str:
+        """Send from a funded account; ``wait``: until mined (automine; off for --no-mining)."""
         tx = {"from": sender, "to": to, "value": hex(value), "data": data}
         if gas is not None:
             tx["gas"] = hex(gas)  # skips estimation, so a failing call is still sent
-        return str(self.rpc("eth_sendTransaction", tx))
+        tx_hash = str(self.rpc("eth_sendTransaction", tx))
+        if wait:
+            self.receipt(tx_hash)
+        return tx_hash
 
-    def receipt(self, tx_hash: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.rpc("eth_getTransactionReceipt", tx_hash)
-        return result
+    def receipt(self, tx_hash: str, *, wait: float = 10.0) -> dict[str, Any]:
+        """The receipt, waiting for it (automine answers before the block is stored)."""
+        deadline = time.monotonic() + wait
+        while True:
+            result: dict[str, Any] | None = self.rpc("eth_getTransactionReceipt", tx_hash)
+            if result is not None or time.monotonic() > deadline:
+                if result is None:
+                    raise RuntimeError(f"no receipt for {tx_hash}")
+                return result
+            time.sleep(0.01)
 
     def deploy(self, artifact: Artifact, ctor_args: str = "", *, sender: str = ACCOUNTS[0]) -> str:
         """Deploy and mine; returns the contract address (lowercase 0x hex)."""
@@ -161,7 +173,7 @@ class Anvil:
         tx_hash = self.rpc("eth_sendTransaction", tx)
         self.mine()
         receipt = self.receipt(tx_hash)
-        if receipt is None or receipt["status"] != "0x1":
+        if receipt["status"] != "0x1":
             raise RuntimeError(f"deploy failed: {receipt}")
         return str(receipt["contractAddress"])
 

@@ -130,8 +130,9 @@ def test_without_a_trace_api_internal_transfers_are_left_to_the_balance_check(
     assert loop.run_until_complete(source.balances([order], start - 1)) == {order: 0}
 
 
+@pytest.mark.parametrize("trace_api", ["auto", "none"])  # by trace, by receipt
 def test_failed_transaction_never_counts(
-    anvil: Anvil, make_source: SourceFactory, loop: asyncio.AbstractEventLoop
+    anvil: Anvil, make_source: SourceFactory, loop: asyncio.AbstractEventLoop, trace_api: str
 ) -> None:
     order = new_address()
     # Code that always reverts at the order address: a value transfer to it fails.
@@ -139,11 +140,11 @@ def test_failed_transaction_never_counts(
     start = anvil.height() + 1
     failed = anvil.send(hex_of(order), ETHER, gas=100_000)
     assert anvil.receipt(failed)["status"] == "0x0"
-    ok = anvil.send(hex_of(new_address()), ETHER)
-    source = make_source([anvil.url])
-    blocks = scan_all(loop, source, start, {order})
-    assert payments_of(blocks) == []
-    assert ok  # the chain went on
+    paid = new_address()
+    ok = anvil.send(hex_of(paid), ETHER)
+    source = make_source([anvil.url], trace_api=trace_api)
+    blocks = scan_all(loop, source, start, {order, paid})
+    assert payments_of(blocks) == [Payment(ok, -1, paid, "ETH", ETHER)]
 
 
 def test_headers_finalized_and_missing_blocks(
