@@ -34,6 +34,10 @@ def build_bitcoin_source(name: str, chain: BitcoinChainConfig) -> ChainSource:
         raise ConfigError([f"{key}: give user and password, or cookie_file, not both"])
     if backend.password is not None and backend.user is None:
         raise ConfigError([f"{key}.password: given without user"])
+    if backend.zmq is not None and not backend.zmq.startswith(("tcp://", "ipc://")):
+        raise ConfigError(
+            [f"{key}.zmq: {backend.zmq[:60]!r} is not a ZMQ address like tcp://127.0.0.1:28332"]
+        )
     network = get_network(chain.type, chain.network)
     urls = backend.endpoints or [
         f"http://127.0.0.1:{DEFAULT_RPC_PORTS[(chain.type, chain.network)]}"
