@@ -229,15 +229,19 @@ class EvmSource:
 
     async def balances(self, scripts: Sequence[bytes], height: int) -> dict[bytes, int]:
         """Native balances of ``scripts`` at block ``height``, in batched calls."""
+        return await self._per_address("eth_getBalance", scripts, height)
 
+    async def nonces(self, scripts: Sequence[bytes], height: int) -> dict[bytes, int]:
+        """Transactions sent by each of ``scripts`` up to block ``height`` (batched)."""
+        return await self._per_address("eth_getTransactionCount", scripts, height)
+
+    async def _per_address(
+        self, method: str, scripts: Sequence[bytes], height: int
+    ) -> dict[bytes, int]:
         async def ask(client: JsonRpcClient) -> dict[bytes, int]:
-            tag = hex(height)
-            answers = await client.batch(
-                [("eth_getBalance", ["0x" + s.hex(), tag]) for s in scripts]
-            )
-            return {
-                s: int(_ok(a, "eth_getBalance"), 16) for s, a in zip(scripts, answers, strict=True)
-            }
+            answers = await client.batch([(method, ["0x" + s.hex(), hex(height)]) for s in scripts])
+            pairs = zip(scripts, answers, strict=True)
+            return {s: int(_ok(a, method), 16) for s, a in pairs}
 
         return await self.pool.run(ask)
 

@@ -1,0 +1,213 @@
+"""Periodic balance check of open EVM orders: native coin that left no trace.
+
+Why: a contract (an exchange hot wallet, a Safe, a batch payer) can send native
+coin to an order address from inside a call. That transfer has no transaction
+of its own to the address and no log; only a trace API shows it. Where the
+node has one, :class:`chains.evm.source.EvmSource` reports such transfers
+itself and this job does nothing. Where it has none, this job compares what
+the chain holds with what was credited.
+
+How, per chain, every ``interval`` seconds:
+
+1. Take the watcher's processed height ``B`` (``chain_cursors``): every
+   transaction and log up to ``B`` has been credited, so the comparison is
+   made at exactly that block.
+2. For every open order of the chain (pending, processing, or expired but
+   still inside its late window), ask ``eth_getBalance`` and
+   ``eth_getTransactionCount`` at ``B``, all in batched JSON-RPC calls.
+3. ``unexplained = balance(B) - credited``, where ``credited`` is the sum of
+   the order's native transfers mined at or before ``B``, not removed, other
+   than this job's own.
+
+The key: each order has ONE balance-check transfer, keyed
+``("balance:<address>", -1)``. Its amount is *set* to ``unexplained`` on each
+check (it is not added to), so
+
+* a repeat check never double-counts: nothing new, nothing changes;
+* if the trace or log path later sees the real transfer (e.g. the node gained
+  a trace API, or an endpoint with one took over), ``credited`` includes it and
+  the next check lowers the balance-check transfer by as much (to nothing: it
+  is then marked removed), so the same value is never counted twice;
+* a reorg that takes coins away lowers it the same way.
+
+An address that has *sent* a transaction (nonce > 0: the merchant swept it) no
+longer tells what it received from its balance; it is skipped, and reported in
+the result. The transfer is recorded at block ``B`` (the latest block the coins
+can have arrived in), so confirmations count from there, conservatively late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, or_, select
+
+from chains.evm.source import EvmSource
+from daemon.domain.payments import Transfer, TransferKey
+from daemon.domain.states import OrderStatus
+from daemon.services.order_changes import Observation, OrderChanges
+from daemon.services.order_records import OrderRecord, load_transfers
+from daemon.storage.database import Database
+from daemon.storage.tables import chain_blocks, chain_cursors, orders
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "balance:"
+
+
+def balance_key(address: str) -> TransferKey:
+    return TransferKey(KEY_PREFIX + address.lower(), -1)
+
+
+@dataclass
+class CheckResult:
+    height: int | None = None
+    checked: int = 0
+    changed: list[str] = field(default_factory=list)  # order ids
+    swept: list[str] = field(default_factory=list)  # order ids whose address has sent
+
+
+@dataclass(frozen=True)
+class _Open:
+    order: OrderRecord
+    script: bytes
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    height: int | None
+    block_hash: str | None
+    open: list[_Open]
+
+
+class BalanceCheck:
+    def __init__(
+        self,
+        chain: str,
+        source: EvmSource,
+        db: Database,
+        changes: OrderChanges,
+        clock: Callable[[], datetime],
+        *,
+        native_symbol: str,
+        batch: int = 500,
+    ) -> None:
+        self.chain = chain
+        self.source = source
+        self.db = db
+        self.changes = changes
+        self.clock = clock
+        self.symbol = native_symbol
+        self.batch = batch
+
+    def _snapshot(self, conn: Connection) -> _Snapshot:
+        height = conn.execute(
+            select(chain_cursors.c.height).where(chain_cursors.c.chain == self.chain)
+        ).scalar_one_or_none()
+        block_hash = conn.execute(
+            select(chain_blocks.c.hash).where(
+                chain_blocks.c.chain == self.chain, chain_blocks.c.height == height
+            )
+        ).scalar_one_or_none()
+        now = self.clock()
+        query = select(orders).where(
+            orders.c.chain == self.chain,
+            or_(
+                orders.c.status.in_([OrderStatus.PENDING.value, OrderStatus.PROCESSING.value]),
+                and_(orders.c.status == OrderStatus.EXPIRED.value, orders.c.late_until > now),
+            ),
+        )
+        found = [_Open(OrderRecord.from_row(row), row.script) for row in conn.execute(query)]
+        return _Snapshot(height, block_hash, found)
+
+    async def run_once(self) -> CheckResult:
+        snap = self.db.read(self._snapshot)
+        height = snap.height
+        result = CheckResult(height=height)
+        if height is None or not snap.open:
+            return result
+        for start in range(0, len(snap.open), self.batch):
+            part = snap.open[start : start + self.batch]
+            scripts = [o.script for o in part]
+            balances = await self.source.balances(scripts, height)
+            nonces = await self.source.nonces(scripts, height)
+            result.checked += len(part)
+            result.swept.extend(o.order.id for o in part if nonces[o.script] > 0)
+            candidates = [o for o in part if nonces[o.script] == 0]
+            settle = functools.partial(
+                self._settle,
+                candidates=candidates,
+                balances=balances,
+                height=height,
+                block_hash=snap.block_hash,
+            )
+            changed = self.db.write(settle)
+            result.changed.extend(changed)
+        if result.swept:
+            log.warning(
+                "%s: balance check skips %d order address(es) that have sent funds",
+                self.chain,
+                len(result.swept),
+            )
+        return result
+
+    def _settle(
+        self,
+        conn: Connection,
+        candidates: Sequence[_Open],
+        balances: dict[bytes, int],
+        height: int,
+        block_hash: str | None,
+    ) -> list[str]:
+        now = self.clock()
+        records = load_transfers(conn, [o.order.seq for o in candidates])
+        observations: list[Observation] = []
+        changed: list[str] = []
+        for item in candidates:
+            order = item.order
+            key = balance_key(order.address)
+            credited = 0
+            current = None
+            for record in records[order.seq]:
+                t = record.transfer
+                if t.key == key:
+                    current = t
+                elif (
+                    record.asset == self.symbol
+                    and not t.removed
+                    and record.block_height is not None
+                    and record.block_height <= height
+                ):
+                    credited += t.amount
+            unexplained = balances[item.script] - credited
+            fresh = current is None or current.removed or current.amount != unexplained
+            if unexplained > 0 and fresh:
+                transfer = Transfer(key, unexplained, now)
+            elif unexplained <= 0 and current is not None and not current.removed:
+                transfer = Transfer(key, current.amount, now, removed=True)
+            else:
+                continue
+            observations.append(
+                Observation(self.chain, item.script, self.symbol, transfer, height, block_hash)
+            )
+            changed.append(order.id)
+        if observations:
+            self.changes.record(conn, observations, now)
+        return changed
+
+    async def run(self, stop: asyncio.Event, interval: float) -> None:
+        """Check every ``interval`` seconds until ``stop`` is set (errors are logged)."""
+        while not stop.is_set():
+            if self.source.trace_method is None:
+                try:
+                    await self.run_once()
+                except Exception:  # the next round retries; the watcher goes on
+                    log.exception("%s: balance check failed", self.chain)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)

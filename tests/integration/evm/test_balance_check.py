@@ -1,0 +1,117 @@
+"""The periodic balance check on anvil: coin a contract sent, credited once, never twice."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import Connection, insert, select
+
+from daemon.domain.payments import Transfer, TransferKey
+from daemon.services.order_changes import Observation
+from daemon.services.order_records import load_order
+from daemon.services.orders import NewOrder
+from daemon.storage.tables import chain_blocks, chain_cursors, transfers
+from daemon.watching.balance_check import BalanceCheck, balance_key
+from tests.integration.conftest import ContainerFactory
+from tests.integration.evm.conftest import Contracts, SourceFactory
+from tests.support.anvil import Anvil, call_data
+
+ETHER = 10**18
+
+
+def test_balance_check_credits_untraced_coin_once(
+    anvil: Anvil,
+    contracts: Contracts,
+    make_source: SourceFactory,
+    make_container: ContainerFactory,
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    c = make_container()
+    eth = NewOrder(order_id="B-1", chain="eth", asset="ETH", amount="1.5")
+    view = c.db.write(lambda conn: c.orders.create(conn, eth, c.clock())).view
+    address, script = view["address"], bytes.fromhex(view["address"][2:])
+    fwd = anvil.send(contracts.forwarder, ETHER, data=call_data("forward(address)", address))
+    height = anvil.height()
+    block_hash = anvil.rpc("eth_getBlockByNumber", hex(height), False)["hash"]
+
+    def cursor_at(conn: Connection) -> None:
+        now = c.clock()
+        conn.execute(
+            insert(chain_cursors).values(
+                chain="eth", height=height, hash=block_hash, updated_at=now
+            )
+        )
+
+    c.db.write(cursor_at)
+    source = make_source([anvil.url], trace_api="none")
+    check = BalanceCheck("eth", source, c.db, c.orders.changes, c.clock, native_symbol="ETH")
+
+    first = loop.run_until_complete(check.run_once())
+    assert (first.height, first.checked, first.changed) == (height, 1, [view["id"]])
+    order = c.db.read(lambda conn: load_order(conn, view["id"]))
+    assert order is not None
+    assert order.received_base == ETHER
+    assert order.status == "pending"  # underpaid so far: 1 of 1.5
+
+    again = loop.run_until_complete(check.run_once())
+    assert again.changed == []  # a repeat check never double-counts
+
+    # The trace path later sees the same coin (a node with a trace API took over).
+    traced = Transfer(TransferKey(fwd, -2), ETHER, c.clock())
+    c.db.write(
+        lambda conn: c.orders.changes.record(
+            conn, [Observation("eth", script, "ETH", traced, height, block_hash)], c.clock()
+        )
+    )
+    settled = loop.run_until_complete(check.run_once())
+    assert settled.changed == [view["id"]]
+    order = c.db.read(lambda conn: load_order(conn, view["id"]))
+    assert order is not None
+    assert order.received_base == ETHER  # not 2 ETH
+    rows = c.db.read(
+        lambda conn: conn.execute(
+            select(transfers.c.tx_hash, transfers.c.removed).order_by(transfers.c.seq)
+        ).all()
+    )
+    assert [tuple(r) for r in rows] == [(balance_key(address).tx_hash, True), (fwd, False)]
+
+
+def test_balance_check_skips_swept_addresses_and_waits_for_the_watcher(
+    anvil: Anvil,
+    make_source: SourceFactory,
+    make_container: ContainerFactory,
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    c = make_container()
+    eth = NewOrder(order_id="B-2", chain="eth", asset="ETH", amount="1")
+    view = c.db.write(lambda conn: c.orders.create(conn, eth, c.clock())).view
+    source = make_source([anvil.url], trace_api="none")
+    check = BalanceCheck("eth", source, c.db, c.orders.changes, c.clock, native_symbol="ETH")
+    assert loop.run_until_complete(check.run_once()).checked == 0  # no cursor yet
+
+    anvil.rpc("anvil_setBalance", view["address"], hex(ETHER))
+    anvil.rpc("anvil_setNonce", view["address"], "0x1")  # the merchant swept it once
+    anvil.mine()
+    height = anvil.height()
+    header = anvil.rpc("eth_getBlockByNumber", hex(height), False)
+
+    def cursor_at(conn: Connection) -> None:
+        now = c.clock()
+        conn.execute(
+            insert(chain_cursors).values(
+                chain="eth", height=height, hash=header["hash"], updated_at=now
+            )
+        )
+        conn.execute(
+            insert(chain_blocks).values(
+                chain="eth",
+                height=height,
+                hash=header["hash"],
+                parent_hash=header["parentHash"],
+                timestamp=int(header["timestamp"], 16),
+            )
+        )
+
+    c.db.write(cursor_at)
+    result = loop.run_until_complete(check.run_once())
+    assert (result.checked, result.swept, result.changed) == (1, [view["id"]], [])
