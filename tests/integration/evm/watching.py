@@ -1,0 +1,100 @@
+"""The daemon watching anvil chains: a container configured for them, and its watchers."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from daemon.config.loading import parse_config
+from daemon.config.schema import EvmChainConfig
+from daemon.runtime.container import Container, build
+from daemon.services.order_records import load_order
+from daemon.services.orders import NewOrder
+from daemon.storage.migrations import upgrade
+from daemon.storage.tables import events, orders
+from daemon.watching.engine import ChainWatcher, WatcherSettings
+from daemon.watching.evm_backend import build_evm_source
+from tests.support.clock import ManualClock
+from tests.support.keys import ETH_XPUB
+
+
+def evm_config(database_url: str, eth_url: str, token: str, polygon_url: str | None) -> str:
+    polygon = ""
+    if polygon_url is not None:
+        polygon = f"""
+  polygon:
+    type: evm
+    chain_id: 137
+    xpub: {ETH_XPUB}
+    confirmations: finalized
+    native: {{symbol: POL, decimals: 18, aliases: [MATIC]}}
+    backend: {{url: "{polygon_url}", poll_interval: 1s}}
+"""
+    return f"""
+database_url: {database_url}
+api: {{listen: "127.0.0.1:0"}}
+orders: {{expires_in: 15m, late_window: 24h, underpaid_tolerance_percent: 0}}
+chains:
+  eth:
+    type: evm
+    chain_id: 1
+    xpub: {ETH_XPUB}
+    confirmations: 2
+    native: {{symbol: ETH, decimals: 18}}
+    tokens: {{USDC: {{contract: "{token}", decimals: 6}}}}
+    backend: {{url: "{eth_url}", poll_interval: 1s}}
+{polygon}"""
+
+
+@contextmanager
+def evm_container(eth_url: str, token: str, polygon_url: str | None = None) -> Iterator[Container]:
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'evm.db'}"
+        config = parse_config(evm_config(url, eth_url, token, polygon_url))
+        container = build(config, clock=ManualClock())
+        upgrade(container.db.engine)
+        try:
+            yield container
+        finally:
+            container.close()
+
+
+def watcher(container: Container, chain: str, start_height: int) -> ChainWatcher:
+    config = container.config.chains[chain]
+    assert isinstance(config, EvmChainConfig)
+    return ChainWatcher(
+        chain=chain,
+        source=build_evm_source(chain, config),
+        db=container.db,
+        changes=container.orders.changes,
+        clock=container.clock,
+        settings=WatcherSettings(start_height=start_height, batch_size=20),
+    )
+
+
+def order(container: Container, chain: str, asset: str, amount: str, ref: str) -> dict[str, Any]:
+    request = NewOrder(order_id=ref, chain=chain, asset=asset, amount=amount)
+    view: dict[str, Any] = container.db.write(
+        lambda conn: container.orders.create(conn, request, container.clock())
+    ).view
+    return view
+
+
+def state(container: Container, public_id: str) -> tuple[str, str, int]:
+    record = container.db.read(lambda conn: load_order(conn, public_id))
+    assert record is not None
+    return record.status.value, record.exception.value, record.received_base
+
+
+def events_of(container: Container, public_id: str) -> list[str]:
+    def read(conn: Any) -> list[str]:
+        seq = conn.execute(select(orders.c.seq).where(orders.c.id == public_id)).scalar_one()
+        query = select(events.c.type).where(events.c.order_seq == seq).order_by(events.c.seq)
+        return [row.type for row in conn.execute(query)]
+
+    return container.db.read(read)
