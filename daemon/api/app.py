@@ -50,6 +50,7 @@ class OrderRoutes:
         self.page_size = container.config.api.default_page_size
         self.max_body = container.config.api.max_body_bytes
         self.targets = container.orders.targets
+        self.watchers = container.watchers
 
     async def create_order(self, request: Request) -> Response:
         token = bearer_token(request)
@@ -132,8 +133,14 @@ class OrderRoutes:
             ok = await self.db.run_read(lambda conn: conn.exec_driver_sql("SELECT 1").scalar() == 1)
         except Exception:  # an unreachable database is the answer, not an error
             ok = False
-        body = {"status": "ready" if ok else "unavailable", "checks": {"database": ok}}
-        return json_response(body, 200 if ok else 503)
+        now = self.clock()
+        chains = {name: watcher.status.report(now) for name, watcher in self.watchers.items()}
+        ready = ok and all(chain["in_sync"] for chain in chains.values())
+        body = {
+            "status": "ready" if ready else "unavailable",
+            "checks": {"database": ok, "chains": chains},
+        }
+        return json_response(body, 200 if ready else 503)
 
 
 def create_app(container: Container) -> Starlette:

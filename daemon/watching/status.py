@@ -55,6 +55,19 @@ class WatcherStatus:
         """Seconds since the tip block was made (by its timestamp)."""
         return None if self.tip_time is None else (now - self.tip_time).total_seconds()
 
+    def report(self, now: datetime) -> dict[str, object]:
+        age = self.block_age(now)
+        return {
+            "in_sync": self.in_sync(now),
+            "head": self.tip_height,
+            "processed": self.processed_height,
+            "lag": self.lag,
+            "last_block_age_seconds": None if age is None else int(age),
+            "reorgs": self.reorgs,
+            "restarts": self.restarts,
+            "error": self.last_error,
+        }
+
     def in_sync(self, now: datetime, *, max_lag: int = 2, max_quiet: float = 120.0) -> bool:
         """Caught up recently and not failing since."""
         if self.last_sync_at is None or self.lag is None or self.lag > max_lag:

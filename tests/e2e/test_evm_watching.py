@@ -104,6 +104,11 @@ def test_orders_on_two_evm_chains_get_paid(tmp_path: Path, two_chains: tuple[Anv
                 assert view["received"] == made["amount"]
                 [payment] = view["payments"]
                 assert payment["confirmations"] >= 2
+            ready = client.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            chains = ready.json()["checks"]["chains"]
+            assert chains["eth"]["in_sync"]
+            assert chains["polygon"]["processed"] == polygon.height()
         status = {row["chain"]: row for row in inst.cli_json("chain", "status")}
         assert status["eth"]["head"] == eth.height()
         assert status["polygon"]["lag"] is not None
