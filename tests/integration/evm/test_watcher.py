@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from chains.watching import ChainUnavailable
 from daemon.watching.engine import ChainWatcher
 from tests.integration.evm.conftest import Contracts
 from tests.integration.evm.watching import events_of, evm_container, order, state, watcher
@@ -56,3 +59,105 @@ def test_eth_usdc_and_pol_orders_go_from_pending_to_paid(
             ]
         loop.run_until_complete(eth.source.aclose())
         loop.run_until_complete(pol.source.aclose())
+
+
+def test_exact_under_over_split_batch_forwarded_and_late_payments(
+    anvil: Anvil, contracts: Contracts, loop: asyncio.AbstractEventLoop
+) -> None:
+    with evm_container(anvil.url, contracts.token) as c:
+        eth = watcher(c, "eth", anvil.height())
+        sync(loop, eth)
+        exact = order(c, "eth", "ETH", "1", "exact")
+        under = order(c, "eth", "USDC", "10", "under")
+        over = order(c, "eth", "USDC", "10", "over")
+        split = order(c, "eth", "ETH", "3", "split")
+        batch_a = order(c, "eth", "USDC", "5", "batch-a")
+        batch_b = order(c, "eth", "USDC", "7", "batch-b")
+        forwarded = order(c, "eth", "ETH", "2", "forwarded")
+        late = order(c, "eth", "ETH", "1", "late")
+        token = contracts.token
+
+        def pay_token(to: str, amount: int) -> None:
+            anvil.send(token, 0, data=call_data("transfer(address,uint256)", to, amount))
+
+        anvil.send(exact["address"], ETHER)
+        pay_token(under["address"], 9 * USDC)
+        pay_token(over["address"], 11 * USDC)
+        anvil.send(split["address"], ETHER)
+        anvil.send(split["address"], 2 * ETHER)
+        receivers = [batch_a["address"], batch_b["address"]]
+        pay_batch = call_data(
+            "payToken(address,address[],uint256[])", token, receivers, [5 * USDC, 7 * USDC]
+        )
+        anvil.send(contracts.batch, 0, data=pay_batch)
+        anvil.send(
+            contracts.forwarder, 2 * ETHER, data=call_data("forward(address)", forwarded["address"])
+        )
+        anvil.mine(2)
+        sync(loop, eth)
+        c.clock.advance(minutes=20)  # type: ignore[attr-defined]
+        anvil.send(late["address"], ETHER)
+        anvil.mine(2)
+        sync(loop, eth)
+        assert state(c, exact["id"]) == ("paid", "none", ETHER)
+        assert state(c, under["id"])[1:] == ("underpaid", 9 * USDC)
+        assert state(c, over["id"]) == ("paid", "overpaid", 11 * USDC)
+        assert state(c, split["id"]) == ("paid", "none", 3 * ETHER)
+        assert state(c, batch_a["id"]) == ("paid", "none", 5 * USDC)
+        assert state(c, batch_b["id"]) == ("paid", "none", 7 * USDC)
+        assert state(c, forwarded["id"]) == ("paid", "none", 2 * ETHER)
+        assert state(c, late["id"])[1:] == ("paid_late", ETHER)
+        assert "order.paid_late" in events_of(c, late["id"])
+        loop.run_until_complete(eth.source.aclose())
+
+
+def test_reorgs_drop_and_move_payments(
+    anvil: Anvil, contracts: Contracts, loop: asyncio.AbstractEventLoop
+) -> None:
+    with evm_container(anvil.url, contracts.token) as c:
+        eth = watcher(c, "eth", anvil.height())
+        sync(loop, eth)
+        dropped = order(c, "eth", "ETH", "1", "dropped")
+        moved = order(c, "eth", "ETH", "1", "moved")
+        tx = anvil.send(moved["address"], ETHER)  # first: its nonce is free to replay
+        anvil.send(dropped["address"], ETHER)
+        anvil.mine(2)
+        sync(loop, eth)
+        assert state(c, dropped["id"])[0] == "paid"
+        assert state(c, moved["id"])[0] == "paid"
+        moved_events = events_of(c, moved["id"])
+        before = anvil.receipt(tx)["blockNumber"]
+        raw = anvil.rpc("eth_getRawTransactionByHash", tx)  # the same signed transaction
+        anvil.rpc("anvil_reorg", 4, [[raw, 2]])  # 4 blocks replaced; only one payment again
+        anvil.mine(2)
+        sync(loop, eth)
+        assert state(c, dropped["id"])[2] == 0
+        assert events_of(c, dropped["id"])[-1] == "order.payment_reversed"
+        assert state(c, moved["id"]) == ("paid", "none", ETHER)
+        assert int(anvil.receipt(tx)["blockNumber"], 16) == int(before, 16) + 2
+        assert events_of(c, moved["id"]) == moved_events  # moved, still paid: nothing new
+        loop.run_until_complete(eth.source.aclose())
+
+
+def test_node_restarted_while_payments_arrive_misses_nothing(
+    anvil: Anvil, contracts: Contracts, loop: asyncio.AbstractEventLoop
+) -> None:
+    with evm_container(anvil.url, contracts.token) as c:
+        eth = watcher(c, "eth", anvil.height())
+        sync(loop, eth)
+        orders = [order(c, "eth", "ETH", "1", f"r{i}") for i in range(4)]
+        anvil.send(orders[0]["address"], ETHER)
+        sync(loop, eth)
+        anvil.send(orders[1]["address"], ETHER)
+        anvil.mine(3)
+        anvil.stop()  # the watcher has not seen the second payment yet
+        with pytest.raises(ChainUnavailable):
+            loop.run_until_complete(eth.sync_once())
+        anvil.start()
+        anvil.send(orders[2]["address"], ETHER)
+        anvil.mine(30)
+        anvil.send(orders[3]["address"], ETHER)
+        anvil.mine(2)
+        sync(loop, eth)
+        assert [state(c, o["id"]) for o in orders] == [("paid", "none", ETHER)] * 4
+        loop.run_until_complete(eth.source.aclose())
