@@ -132,10 +132,18 @@ class Effects:
             self.changes.record(conn, observations, now)
         return len(observations)
 
-    def mature(self, conn: Connection, height: int, finalized: int | None, now: datetime) -> int:
-        """Count confirmations (and the finalized tag) up to the processed ``height``."""
+    def mature(
+        self,
+        conn: Connection,
+        height: int,
+        finalized: int | None,
+        now: datetime,
+        since: int | None = None,
+    ) -> int:
+        """Count confirmations (and the finalized tag) up to the processed ``height``,
+        for transfers mined at ``since`` or later (all, when None)."""
         observations = []
-        for known in ledger.maturing_transfers(conn, self.chain):
+        for known in ledger.maturing_transfers(conn, self.chain, since):
             mined_at = known.record.block_height
             assert mined_at is not None
             depth = max(height - mined_at + 1, 0)

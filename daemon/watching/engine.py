@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -43,6 +45,10 @@ class WatcherSettings:
     keep_blocks: int = 500  # how deep a reorg can be rolled back
     start_height: int | None = None  # where a new watcher starts (default: the tip)
     poll_interval: float = 5.0
+
+
+MATURE_WINDOW = 2000  # blocks below the cursor whose confirmations each round counts
+FULL_MATURE_SECONDS = 600.0
 
 
 class ParentMismatch(Exception):
@@ -73,6 +79,7 @@ class ChainWatcher:
         self.watched = WatchedScripts(chain)
         self.effects = Effects(chain, changes, keep_blocks=self.settings.keep_blocks)
         self.status = WatcherStatus(chain)
+        self._full_mature_at = -math.inf
 
     async def sync_once(self) -> None:
         """Catch up with the node completely; every effect is committed on return."""
@@ -102,10 +109,18 @@ class ChainWatcher:
 
     async def _mature(self, height: int) -> None:
         """Confirmations up to ``height``; the finalized tag is asked for only while a
-        transfer waits for it."""
-        needs_tag = await self.db.run_read(lambda c: ledger.awaiting_finalized(c, self.chain))
+        transfer waits for it. Each round looks at recent blocks (an indexed range);
+        every few minutes, and at start, at all of them (deep depths, stalled finality)."""
+        moment = time.monotonic()
+        full = moment - self._full_mature_at > FULL_MATURE_SECONDS
+        since = None if full else height - max(self.settings.keep_blocks, MATURE_WINDOW)
+        needs_tag = await self.db.run_read(
+            lambda c: ledger.awaiting_finalized(c, self.chain, since)
+        )
         finalized = await self.source.finalized_height() if needs_tag else None
-        await self.db.run(lambda c: self.effects.mature(c, height, finalized, self.clock()))
+        await self.db.run(lambda c: self.effects.mature(c, height, finalized, self.clock(), since))
+        if full:
+            self._full_mature_at = moment
 
     async def scan_blocks(self, first: int, last: int) -> list[ScannedBlock]:
         """Blocks ``first..last`` with their payments, against every order's script,

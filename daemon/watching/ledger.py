@@ -131,14 +131,17 @@ def unconfirmed_transfers(conn: Connection, chain: str) -> list[WatchedTransfer]
     return _watched(conn.execute(query))
 
 
-def maturing_transfers(conn: Connection, chain: str) -> list[WatchedTransfer]:
+def maturing_transfers(
+    conn: Connection, chain: str, since: int | None = None
+) -> list[WatchedTransfer]:
     """Live mined transfers whose confirmations still matter: not finalized, and
-    short of their order's depth (None: the order waits for the finalized tag)."""
+    short of their order's depth (None: the order waits for the finalized tag);
+    only those mined at ``since`` or later, when given (an indexed range)."""
     required = orders.c.confirmations_required
     short = or_(required.is_(None), transfers.c.confirmations < required)
     query = _transfer_query().where(
         transfers.c.chain == chain,
-        transfers.c.block_height.is_not(None),
+        transfers.c.block_height >= (since or 0),
         transfers.c.removed.is_(False),
         transfers.c.finalized.is_(False),
         short,
@@ -168,14 +171,14 @@ def forget_blocks_above(conn: Connection, chain: str, height: int) -> None:
     )
 
 
-def awaiting_finalized(conn: Connection, chain: str) -> bool:
-    """Whether a live mined transfer waits for the chain's finalized tag."""
+def awaiting_finalized(conn: Connection, chain: str, since: int | None = None) -> bool:
+    """Whether a live mined transfer (at ``since`` or later) waits for the finalized tag."""
     query = (
         select(transfers.c.seq)
         .join(orders, orders.c.seq == transfers.c.order_seq)
         .where(
             transfers.c.chain == chain,
-            transfers.c.block_height.is_not(None),
+            transfers.c.block_height >= (since or 0),
             transfers.c.removed.is_(False),
             transfers.c.finalized.is_(False),
             orders.c.confirmations_required.is_(None),
