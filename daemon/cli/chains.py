@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from datetime import datetime
 from typing import Any
 
@@ -98,9 +99,7 @@ def chain_rescan(ctx: CliContext, chain: str, first: int, last: int | None, as_j
         cursor = await watcher.db.run_read(lambda c: ledger.load_cursor(c, chain))
         end = last if last is not None else (cursor.height if cursor else first)
         total = max(end - first + 1, 0)
-        with click.progressbar(
-            length=total, label=f"rescanning {chain}", file=click.get_text_stream("stderr")
-        ) as bar:
+        with click.progressbar(length=total, label=f"rescanning {chain}", file=sys.stderr) as bar:
             try:
                 return await rescan(watcher, first, last, progress=bar.update)
             finally:
