@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
         ("bench/bitcoin_match.py", ["parse alone", "match after parsing", "node JSON reply"]),
         ("bench/evm_matching.py", ["matching time", "RSS", "per-address polling"]),
         ("bench/evm_rpc.py", ["JSON-RPC calls/block", "per-address polling", "blocks/s"]),
+        ("bench/evm_watcher.py", ["blocks/s", "matched transfers", "SQLite"]),
     ],
 )
 def test_benchmark_runs(script: str, figures: list[str], tmp_path: Path) -> None:
