@@ -1,7 +1,7 @@
 """A real anvil node for tests: started on a free loopback port, killed afterwards.
 
-anvil comes from the npm package ``@foundry-rs/anvil`` pinned in package.json
-(``./dev setup`` runs ``npm ci``). :func:`anvil_node` is a context manager; the
+anvil comes from the npm package ``@foundry-rs/anvil-linux-amd64`` pinned in
+package.json (``./dev setup`` runs ``npm ci``). :func:`anvil_node` is a context manager; the
 :class:`Anvil` it yields has synchronous helpers to mine, send, deploy and call
 contracts, and can be stopped and restarted on the same port with its state.
 """
@@ -35,9 +35,12 @@ ACCOUNTS = (
 
 
 def anvil_binary() -> str | None:
-    local = ROOT / "node_modules" / ".bin" / "anvil"
-    if local.exists():
-        return str(local)
+    for local in (
+        ROOT / "node_modules" / ".bin" / "anvil",
+        ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil",
+    ):
+        if local.exists():
+            return str(local)
     return shutil.which("anvil")
 
 
