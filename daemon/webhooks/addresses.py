@@ -42,15 +42,15 @@ def forbidden_reason(ip: IPAddress) -> str | None:
     """Why ``ip`` must not receive webhooks, or None when it is a public unicast address."""
     if ip in _METADATA:
         return "a cloud metadata address"
+    if ip.is_unspecified:
+        return "the unspecified address"
+    if ip.is_loopback:
+        return "a loopback address"
     if isinstance(ip, ipaddress.IPv6Address):
         inner = _embedded_ipv4(ip)
         if inner is not None:
             reason = forbidden_reason(inner)
             return f"an IPv6 form of {inner}, {reason}" if reason else None
-    if ip.is_unspecified:
-        return "the unspecified address"
-    if ip.is_loopback:
-        return "a loopback address"
     if ip.is_link_local:
         return "a link-local address"
     if ip.is_multicast:
