@@ -203,7 +203,8 @@ def anvil_node(*args: str, state_from: Path | None = None) -> Iterator[Anvil]:
 
 
 def anvil_available() -> bool:
-    return anvil_binary() is not None and os.name == "posix"
+    """Whether the anvil tests can run; under CI a missing anvil fails them instead."""
+    return anvil_binary() is not None or bool(os.environ.get("CI"))
 
 
 def call_data(signature: str, *args: object) -> str:
