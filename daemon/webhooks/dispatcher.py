@@ -28,6 +28,7 @@ from daemon.webhooks.sender import Reply, Sender
 
 log = logging.getLogger("paywatch.webhooks")
 Clock = Callable[[], datetime]
+COALESCE_SECONDS = 0.005
 
 
 class Dispatcher:
@@ -75,11 +76,14 @@ class Dispatcher:
                 log.warning("%d webhook attempts were cut off by a stop; retrying them", freed)
         try:
             while not stop.is_set():
+                self._wake.clear()
                 try:
                     await self.claim_and_start()
                 except Exception:
                     log.exception("claiming webhook deliveries failed; retrying")
                 await self._sleep(stop)
+                # Let a burst of completions and commits gather: one claim for all of them.
+                await asyncio.sleep(COALESCE_SECONDS)
         finally:
             await self._shut_down()
 
@@ -90,7 +94,6 @@ class Dispatcher:
         finally:
             for waiter in waiters:
                 waiter.cancel()
-        self._wake.clear()
 
     async def claim_and_start(self) -> int:
         room = self.max_in_flight - len(self._tasks)
