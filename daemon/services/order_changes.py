@@ -10,13 +10,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 
-from daemon.domain.evaluation import Outcome, evaluate
+from daemon.domain.evaluation import evaluate
 from daemon.domain.events import PlannedEvent, plan_events
 from daemon.domain.payments import Transfer, TransferKey, merge
 from daemon.domain.states import OrderStatus
-from daemon.services import json_codec
+from daemon.services import json_codec, transfer_rows
 from daemon.services.identifiers import new_id
 from daemon.services.order_records import (
     OrderRecord,
@@ -25,8 +25,7 @@ from daemon.services.order_records import (
     iso,
     load_transfers,
 )
-from daemon.storage.prepared import Prepared
-from daemon.storage.tables import events, orders, transfers
+from daemon.services.transfer_rows import INSERT_EVENT, RowWrites
 from daemon.webhooks.targets import Targets
 
 
@@ -40,9 +39,6 @@ class Observation:
     transfer: Transfer
     block_height: int | None = None
     block_hash: str | None = None
-
-
-INSERT_EVENT = Prepared(insert(events))
 
 
 class OrderChanges:
@@ -59,6 +55,7 @@ class OrderChanges:
         now: datetime,
         *,
         data_json: str | None = None,
+        writes: RowWrites | None = None,
     ) -> str:
         """Write one event with the order as it is now (``data_json``: its JSON, if the
         caller already has it). The payload is the webhook body, byte for byte; the
@@ -74,17 +71,18 @@ class OrderChanges:
         event_id = new_id("msg")
         # {"type", "timestamp", "data"}: the first two are fixed ASCII tokens.
         payload = f'{{"type":"{event.type}","timestamp":"{iso(now)}","data":{data_json}}}'
-        INSERT_EVENT.execute(
-            conn,
-            {
-                "id": event_id,
-                "order_seq": order.seq,
-                "type": str(event.type),
-                "payload": payload,
-                "created_at": now,
-                **self.targets.for_order(order.callback_url).values(now),
-            },
-        )
+        row = {
+            "id": event_id,
+            "order_seq": order.seq,
+            "type": str(event.type),
+            "payload": payload,
+            "created_at": now,
+            **self.targets.for_order(order.callback_url).values(now),
+        }
+        if writes is None:
+            INSERT_EVENT.execute(conn, row)
+        else:
+            writes.events.append(row)
         return event_id
 
     def apply(
@@ -96,6 +94,7 @@ class OrderChanges:
         now: datetime,
         *,
         status: OrderStatus | None = None,
+        writes: RowWrites | None = None,
     ) -> tuple[OrderRecord, list[TransferRecord]]:
         """Re-evaluate ``order`` with ``changed`` transfers merged in, and persist it.
 
@@ -114,93 +113,64 @@ class OrderChanges:
         outcome = evaluate(order.terms, start, counted_new.values(), now)
         planned = plan_events(order.terms, order.outcome, outcome, counted_old, counted_new)
 
+        own = writes is None
+        writes = writes if writes is not None else RowWrites()
         by_key = {r.transfer.key: r for r in records}
+        # New transfers are inserted in this order, after every stored one: their
+        # place in the list is known before their row ids are.
+        next_seq = max((r.seq for r in records), default=0) + 1
         for key, record in changed.items():
             merged = new[key]
             known = by_key.get(key)
             if known is None:
-                seq = self._insert_transfer(conn, order, record, merged, now)
-                by_key[key] = replace(record, seq=seq, transfer=merged)
+                writes.new_transfers.append(transfer_rows.transfer_row(order, record, merged, now))
+                by_key[key] = replace(record, seq=next_seq, transfer=merged)
+                next_seq += 1
             else:
                 by_key[key] = replace(record, seq=known.seq, transfer=merged)
-                self._update_transfer(conn, by_key[key], now)
+                writes.transfer_updates.append(transfer_rows.transfer_update(by_key[key], now))
         new_records = sorted(by_key.values(), key=lambda r: r.seq)
 
         if outcome != order.outcome:
-            order = self._store_outcome(conn, order, outcome, now)
-        for event in planned:
-            self.write_event(conn, order, new_records, event, now)
-        return order, new_records
-
-    def _store_outcome(
-        self, conn: Connection, order: OrderRecord, outcome: Outcome, now: datetime
-    ) -> OrderRecord:
-        conn.execute(
-            update(orders)
-            .where(orders.c.seq == order.seq)
-            .values(
-                status=str(outcome.status),
-                exception=str(outcome.exception),
+            writes.outcomes.append(transfer_rows.outcome_update(order.seq, outcome, now))
+            order = replace(
+                order,
+                status=outcome.status,
+                exception=outcome.exception,
                 received_base=outcome.received,
                 received_confirmed_base=outcome.received_confirmed,
                 updated_at=now,
             )
-        )
-        return replace(
-            order,
-            status=outcome.status,
-            exception=outcome.exception,
-            received_base=outcome.received,
-            received_confirmed_base=outcome.received_confirmed,
-            updated_at=now,
-        )
+        if planned:
+            self._write_events(conn, order, new_records, planned, now, writes)
+        if own:
+            writes.flush(conn)
+        return order, new_records
 
-    @staticmethod
-    def _insert_transfer(
+    def _write_events(
+        self,
         conn: Connection,
         order: OrderRecord,
-        record: TransferRecord,
-        transfer: Transfer,
+        records: list[TransferRecord],
+        planned: Iterable[PlannedEvent],
         now: datetime,
-    ) -> int:
-        result = conn.execute(
-            insert(transfers)
-            .values(
-                order_seq=order.seq,
-                chain=order.chain,
-                tx_hash=transfer.key.tx_hash,
-                output_index=transfer.key.index,
-                asset=record.asset,
-                amount_base=transfer.amount,
-                block_height=record.block_height,
-                block_hash=record.block_hash,
-                confirmations=transfer.confirmations,
-                finalized=transfer.finalized,
-                removed=transfer.removed,
-                seen_at=transfer.seen_at,
-                updated_at=now,
-            )
-            .returning(transfers.c.seq)
-        )
-        return int(result.scalar_one())
+        writes: RowWrites,
+    ) -> None:
+        """The order's view is built once for all the events of one change."""
+        data = self.views.order(order, records)
+        plain: str | None = None
+        by_key = {r.transfer.key: r for r in records}
+        for event in planned:
+            record = None if event.transfer is None else by_key.get(event.transfer)
+            plain = plain or json_codec.dumps(data)
+            if record is None:
+                data_json = plain
+            else:
+                # The same object with "payment" added as its last member.
+                payment = json_codec.dumps(self.views.payment(order, record))
+                data_json = f'{plain[:-1]},"payment":{payment}}}'
 
-    @staticmethod
-    def _update_transfer(conn: Connection, record: TransferRecord, now: datetime) -> None:
-        t = record.transfer
-        conn.execute(
-            update(transfers)
-            .where(transfers.c.seq == record.seq)
-            .values(
-                amount_base=t.amount,
-                block_height=record.block_height,
-                block_hash=record.block_hash,
-                confirmations=t.confirmations,
-                finalized=t.finalized,
-                removed=t.removed,
-                seen_at=t.seen_at,
-                updated_at=now,
-            )
-        )
+            self.write_event(conn, order, records, event, now, data_json=data_json, writes=writes)
 
     def record(
         self, conn: Connection, observations: Iterable[Observation], now: datetime
@@ -213,28 +183,36 @@ class OrderChanges:
         grouped: dict[tuple[str, bytes], list[Observation]] = {}
         for obs in observations:
             grouped.setdefault((obs.chain, obs.script), []).append(obs)
+        by_chain: dict[str, list[bytes]] = {}
+        for chain, script in grouped:
+            by_chain.setdefault(chain, []).append(script)
+        owners = {
+            (chain, script): order
+            for chain, scripts in by_chain.items()
+            for script, order in transfer_rows.orders_by_script(conn, chain, scripts).items()
+        }
+        known = load_transfers(conn, [order.seq for order in owners.values()])
+        writes = RowWrites()
         changed_orders: list[OrderRecord] = []
         for (chain, script), batch in grouped.items():
-            row = conn.execute(
-                select(orders).where(orders.c.chain == chain, orders.c.script == script)
-            ).first()
-            if row is None:
+            order = owners.get((chain, script))
+            if order is None:
                 continue
-            order = OrderRecord.from_row(row)
-            records = load_transfers(conn, [order.seq])[order.seq]
+            records = known[order.seq]
             # Several observations of one transfer in one batch: merged like any other
             # news (the earliest sighting stays), never counted twice.
             changed: dict[TransferKey, TransferRecord] = {}
             for obs in batch:
-                known = changed.get(obs.transfer.key)
+                before = changed.get(obs.transfer.key)
                 transfer = obs.transfer
-                if known is not None:
-                    transfer = merge({transfer.key: known.transfer}, transfer)[transfer.key]
+                if before is not None:
+                    transfer = merge({transfer.key: before.transfer}, transfer)[transfer.key]
                 changed[transfer.key] = TransferRecord(
                     0, obs.asset, transfer, obs.block_height, obs.block_hash
                 )
-            order, _ = self.apply(conn, order, records, changed, now)
+            order, _ = self.apply(conn, order, records, changed, now, writes=writes)
             changed_orders.append(order)
+        writes.flush(conn)
         return changed_orders
 
     def refresh(self, conn: Connection, order: OrderRecord, now: datetime) -> OrderRecord:

@@ -139,15 +139,27 @@ def load_order(conn: Connection, public_id: str, *, lock: bool = False) -> Order
 class OrderViews:
     """The order as the API returns it and webhooks carry it."""
 
+    URI_CACHE_SIZE = 50_000
+
     def __init__(self, registry: ChainRegistry) -> None:
         self.registry = registry
+        # An order's URI never changes, and each change to an order renders it again
+        # (EIP-55 checksums cost a Keccak hash): remember the recent ones.
+        self._uris: dict[int, str | None] = {}
 
     def payment_uri(self, order: OrderRecord) -> str | None:
+        known = self._uris.get(order.seq, "")
+        if known != "":
+            return known
         chain = self.registry.get(order.chain)
         asset = chain.asset(order.asset) if chain else None
         if chain is None or asset is None:
             return None  # the chain was removed from the config since
-        return chain.payment_uri(order.address, asset, order.amount_base)
+        uri = chain.payment_uri(order.address, asset, order.amount_base)
+        if len(self._uris) >= self.URI_CACHE_SIZE:
+            self._uris.clear()
+        self._uris[order.seq] = uri
+        return uri
 
     def payment(self, order: OrderRecord, record: TransferRecord) -> dict[str, Any]:
         t = record.transfer

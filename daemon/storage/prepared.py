@@ -11,7 +11,7 @@ bind processor: they are stored exactly as the Core path stores them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,8 +58,8 @@ class Prepared:
             self._compiled[(dialect.name, keys)] = found
             return found
 
-    def _run(self, conn: Connection, params: Mapping[str, Any]) -> Any:
-        compiled = self._for(conn.dialect, frozenset(params))
+    @staticmethod
+    def _arguments(compiled: _Compiled, params: Mapping[str, Any]) -> list[Any] | dict[str, Any]:
         defaults, processors = compiled.defaults, compiled.processors
         arguments: list[Any] | dict[str, Any]
         if compiled.names is not None:
@@ -72,17 +72,42 @@ class Prepared:
             arguments = {**defaults, **params}
             for name, processor in processors.items():
                 arguments[name] = processor(arguments[name])
+        return arguments
+
+    def _run(self, conn: Connection, params: Mapping[str, Any]) -> Any:
+        compiled = self._for(conn.dialect, frozenset(params))
+        arguments = self._arguments(compiled, params)
+        return self._call(conn, compiled.sql, arguments, many=False)
+
+    @staticmethod
+    def _call(conn: Connection, sql: str, arguments: Any, *, many: bool) -> Any:
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         dbapi_error = conn.dialect.loaded_dbapi.Error
         try:
-            cursor.execute(compiled.sql, arguments)
+            if many:
+                cursor.executemany(sql, arguments)
+            else:
+                cursor.execute(sql, arguments)
         except dbapi_error as exc:
             cursor.close()
             # The same exception classes as the Core path (IntegrityError, ...).
             raise DBAPIError.instance(
-                compiled.sql, arguments, exc, dbapi_error, dialect=conn.dialect
+                sql, arguments, exc, dbapi_error, dialect=conn.dialect
             ) from exc
         return cursor
+
+    def execute_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """One statement for many rows (all with the same keys), in their order."""
+        if not rows:
+            return
+        keys = frozenset(rows[0])
+        if any(frozenset(row) != keys for row in rows):
+            for row in rows:
+                self.execute(conn, row)
+            return
+        compiled = self._for(conn.dialect, keys)
+        arguments = [self._arguments(compiled, row) for row in rows]
+        self._call(conn, compiled.sql, arguments, many=True).close()
 
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> None:
         self._run(conn, params).close()

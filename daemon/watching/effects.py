@@ -28,6 +28,7 @@ class Batch:
 
     blocks: Sequence[ScannedBlock]
     cursor: BlockHeader
+    tip_height: int | None = None  # the node's tip, when it is beyond the cursor
     orphaned_from: int | None = None
     mempool: MempoolView | None = None
 
@@ -91,7 +92,10 @@ class Effects:
 
     def apply_batch(self, conn: Connection, batch: Batch, now: datetime) -> int:
         """Apply blocks (and a reorg's roll-back); return the payments observed."""
-        observations = self.block_observations(batch.blocks, batch.cursor.height, now)
+        # Depth is counted to the node's tip (its blocks are about to be processed in
+        # this round), so a catch-up does not revisit every transfer once per batch.
+        reference = max(batch.cursor.height, batch.tip_height or 0)
+        observations = self.block_observations(batch.blocks, reference, now)
         seen = {obs.transfer.key for obs in observations}
         if batch.orphaned_from is not None:
             for known in ledger.transfers_above(conn, self.chain, batch.orphaned_from):
@@ -139,11 +143,14 @@ class Effects:
         finalized: int | None,
         now: datetime,
         since: int | None = None,
+        *,
+        recount: bool = False,
     ) -> int:
         """Count confirmations (and the finalized tag) up to the processed ``height``,
-        for transfers mined at ``since`` or later (all, when None)."""
+        for transfers mined at ``since`` or later (all, when None); ``recount``: also
+        those already deep enough (after a reorg the chain may be shorter)."""
         observations = []
-        for known in ledger.maturing_transfers(conn, self.chain, since):
+        for known in ledger.maturing_transfers(conn, self.chain, since, recount=recount):
             mined_at = known.record.block_height
             assert mined_at is not None
             depth = max(height - mined_at + 1, 0)

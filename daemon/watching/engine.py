@@ -80,6 +80,7 @@ class ChainWatcher:
         self.effects = Effects(chain, changes, keep_blocks=self.settings.keep_blocks)
         self.status = WatcherStatus(chain)
         self._full_mature_at = -math.inf
+        self._recount = False  # after a reorg, depths are counted again, even deep ones
 
     async def sync_once(self) -> None:
         """Catch up with the node completely; every effect is committed on return."""
@@ -148,7 +149,7 @@ class ChainWatcher:
             blocks = await self.scan_blocks(first, last)
             if parent is not None and blocks[0].header.parent_hash != parent:
                 raise ParentMismatch(first)
-            await self._apply(Batch(blocks, blocks[-1].header))
+            await self._apply(Batch(blocks, blocks[-1].header, tip_height=tip.height))
             self.status.processed(last, self.clock())
             parent = blocks[-1].header.hash
             first = last + 1
@@ -171,6 +172,7 @@ class ChainWatcher:
         cursor = blocks[-1].header if blocks else fork
         batch = Batch(blocks, cursor, orphaned_from=fork.height, mempool=mempool)
         await self._apply(batch)
+        self._recount = True
         self.status.reorged(fork.height, self.clock())
 
     async def _apply(self, batch: Batch) -> None:

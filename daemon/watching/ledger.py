@@ -132,7 +132,7 @@ def unconfirmed_transfers(conn: Connection, chain: str) -> list[WatchedTransfer]
 
 
 def maturing_transfers(
-    conn: Connection, chain: str, since: int | None = None
+    conn: Connection, chain: str, since: int | None = None, *, recount: bool = False
 ) -> list[WatchedTransfer]:
     """Live mined transfers whose confirmations still matter: not finalized, and
     short of their order's depth (None: the order waits for the finalized tag);
@@ -144,8 +144,9 @@ def maturing_transfers(
         transfers.c.block_height >= (since or 0),
         transfers.c.removed.is_(False),
         transfers.c.finalized.is_(False),
-        short,
     )
+    if not recount:
+        query = query.where(short)
     return _watched(conn.execute(query))
 
 
