@@ -74,7 +74,7 @@ def fill(container: Container, count: int) -> None:
         done += batch
 
 
-async def deliver(container: Container, count: int) -> float:
+async def deliver(container: Container, count: int, receiver_url: str) -> float:
     c = container
     dispatcher, close = build_dispatcher(c.config.webhooks, c.db, c.clock)
     stop = asyncio.Event()
@@ -86,11 +86,19 @@ async def deliver(container: Container, count: int) -> float:
     started = time.perf_counter()
     running = asyncio.create_task(dispatcher.run(stop))
     try:
+        # Follow progress at the receiver (a count over the outbox would compete with
+        # the dispatcher for the database), then wait until every result is recorded.
+        async with httpx.AsyncClient(base_url=receiver_url, timeout=10) as probe:
+            while (await probe.get("/stats")).json()["unique_ids"] < count:
+                if running.done():
+                    await running
+                    raise SystemExit("the dispatcher stopped early")
+                await asyncio.sleep(0.05)
         while await c.db.run_read(delivered) < count:
             if running.done():
                 await running
                 raise SystemExit("the dispatcher stopped early")
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.02)
         return time.perf_counter() - started
     finally:
         stop.set()
@@ -122,7 +130,7 @@ def main() -> None:
                 elapsed: list[float] = []
 
                 async def run() -> None:
-                    elapsed.append(await deliver(container, count))
+                    elapsed.append(await deliver(container, count, base))
 
                 run_loop(run())
             finally:

@@ -13,10 +13,13 @@ attempts finish for a short grace period, gives the rest back, and returns.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import logging
+import math
 import random
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -29,6 +32,7 @@ from daemon.webhooks.sender import Reply, Sender
 log = logging.getLogger("paywatch.webhooks")
 Clock = Callable[[], datetime]
 COALESCE_SECONDS = 0.005
+LOOK_PAST_SECONDS = 1.0
 
 
 class Dispatcher:
@@ -55,14 +59,28 @@ class Dispatcher:
         self.grace = grace
         self.rng = rng or random.Random()
         self._tasks: dict[asyncio.Task[None], Claimed] = {}
-        self._by_endpoint: Counter[str] = Counter()
+        self._by_endpoint: Counter[str] = Counter()  # attempts under way
+        # Claimed ahead (as many again as may run), started the moment a slot frees:
+        # sending never waits for a claim's round trip through the database.
+        self._queued: dict[str, collections.deque[Claimed]] = {}
         self._finished: list[AttemptRecord] = []
         self._flusher: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._stopping = False
+        self._news = True
+        self._looked_past = -math.inf
 
     def wake(self) -> None:
         """Look for due deliveries now (called after the daemon commits a write)."""
+        self._news = True
         self._wake.set()
+
+    def _should_claim(self) -> bool:
+        """After news (a commit, a result written, the poll interval), or when what was
+        claimed ahead runs low; not after every single finished attempt."""
+        if self._news:
+            return True
+        return sum(len(q) for q in self._queued.values()) <= self.per_endpoint // 2
 
     @property
     def in_flight(self) -> int:
@@ -77,11 +95,15 @@ class Dispatcher:
         try:
             while not stop.is_set():
                 self._wake.clear()
-                try:
-                    await self.claim_and_start()
-                except Exception:
-                    log.exception("claiming webhook deliveries failed; retrying")
+                if self._should_claim():
+                    self._news = False
+                    try:
+                        await self.claim_and_start()
+                    except Exception:
+                        log.exception("claiming webhook deliveries failed; retrying")
                 await self._sleep(stop)
+                if not self._wake.is_set():
+                    self._news = True  # the poll interval passed: retries may be due
                 # Let a burst of completions and commits gather: one claim for all of them.
                 await asyncio.sleep(COALESCE_SECONDS)
         finally:
@@ -96,19 +118,45 @@ class Dispatcher:
                 waiter.cancel()
 
     async def claim_and_start(self) -> int:
-        room = self.max_in_flight - len(self._tasks)
+        queued = sum(len(q) for q in self._queued.values())
+        room = 2 * self.max_in_flight - len(self._tasks) - queued
         if room <= 0:
             return 0
-        now, in_flight = self.clock(), dict(self._by_endpoint)
+        now = self.clock()
+        held = Counter(self._by_endpoint)
+        for endpoint, waiting in self._queued.items():
+            held[endpoint] += len(waiting)
+        # Looking past one endpoint's backlog for the others costs a walk over it:
+        # at most once a second (a busy endpoint delays a new one by that much).
+        moment = time.monotonic()
+        look_past = moment - self._looked_past >= LOOK_PAST_SECONDS
+        if look_past:
+            self._looked_past = moment
         claimed = await self.db.run(
-            lambda conn: self.outbox.claim(conn, now, room, self.per_endpoint, in_flight)
+            lambda conn: self.outbox.claim(
+                conn, now, room, 2 * self.per_endpoint, held, look_past=look_past
+            )
         )
         for delivery in claimed:
-            self._by_endpoint[delivery.endpoint] += 1
-            task = asyncio.create_task(self._attempt(delivery), name=f"webhook {delivery.id}")
-            self._tasks[task] = delivery
-            task.add_done_callback(self._done)
+            self._queued.setdefault(delivery.endpoint, collections.deque()).append(delivery)
+        self._start_ready()
         return len(claimed)
+
+    def _start_ready(self) -> None:
+        for endpoint in list(self._queued):
+            waiting = self._queued[endpoint]
+            while (
+                waiting
+                and self._by_endpoint[endpoint] < self.per_endpoint
+                and len(self._tasks) < self.max_in_flight
+            ):
+                delivery = waiting.popleft()
+                self._by_endpoint[endpoint] += 1
+                task = asyncio.create_task(self._attempt(delivery), name=f"webhook {delivery.id}")
+                self._tasks[task] = delivery
+                task.add_done_callback(self._done)
+            if not waiting:
+                del self._queued[endpoint]
 
     async def run_once(self) -> int:
         """Claim what is due now, send it, and record the results (for tests and tools)."""
@@ -130,6 +178,8 @@ class Dispatcher:
             del self._by_endpoint[delivery.endpoint]
         if not task.cancelled() and task.exception() is not None:
             log.error("webhook attempt %s crashed", delivery.id, exc_info=task.exception())
+        if not self._stopping:
+            self._start_ready()
         self._wake.set()
 
     async def _attempt(self, delivery: Claimed) -> None:
@@ -170,6 +220,8 @@ class Dispatcher:
     async def _flush(self) -> None:
         try:
             while self._finished:
+                # Let the results of a burst gather: one transaction for all of them.
+                await asyncio.sleep(COALESCE_SECONDS)
                 batch, self._finished = self._finished, []
                 try:
                     await self.db.run(functools.partial(self.outbox.record, records=batch))
@@ -181,9 +233,12 @@ class Dispatcher:
             self._flusher = None
 
     async def _shut_down(self) -> None:
+        self._stopping = True
+        never_started = [d for waiting in self._queued.values() for d in waiting]
+        self._queued.clear()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=self.grace)
-        cut_off = list(self._tasks.values())
+        cut_off = list(self._tasks.values()) + never_started
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:

@@ -20,13 +20,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, insert, or_, select, update
+from sqlalchemy import Connection, Row, Select, bindparam, exists, insert, or_, select, update
 
 from daemon.storage.tables import events, webhook_attempts
 from daemon.webhooks.retry_policy import WAITING, Decision, DeliveryStatus
 
 MAX_ERROR = 500
+MAX_ROUNDS = 8
 MAX_EXCERPT = 1024
 
 
@@ -55,27 +57,64 @@ _earlier = events.alias("earlier")
 _WAITING = [str(s) for s in WAITING]
 
 
-def _claimable(now: datetime, skip_endpoints: Sequence[str]) -> list[object]:
+def _due_query(*, skip_endpoints: bool, locking: bool) -> Select[Any]:
+    """Due deliveries of one waiting status, oldest due first; built once and run with
+    parameters (status, now, window, and the endpoints to skip)."""
     held_up = exists().where(
         _earlier.c.order_seq == events.c.order_seq,
         _earlier.c.seq < events.c.seq,
         _earlier.c.delivery_status.in_(_WAITING),
     )
-    conditions: list[object] = [
-        events.c.delivery_status.in_(_WAITING),
-        events.c.next_attempt_at <= now,
-        or_(events.c.lease_until.is_(None), events.c.lease_until < now),
-        ~held_up,
-    ]
+    now = bindparam("now", type_=events.c.next_attempt_at.type)
+    query = (
+        select(
+            events.c.seq,
+            events.c.id,
+            events.c.target_url,
+            events.c.endpoint,
+            events.c.attempts,
+            events.c.next_attempt_at,
+        )
+        .where(
+            events.c.delivery_status == bindparam("status"),
+            events.c.next_attempt_at <= now,
+            or_(events.c.lease_until.is_(None), events.c.lease_until < now),
+            ~held_up,
+        )
+        .order_by(events.c.next_attempt_at)
+        .limit(bindparam("window"))
+    )
     if skip_endpoints:
-        conditions.append(events.c.endpoint.not_in(list(skip_endpoints)))
-    return conditions
+        query = query.where(events.c.endpoint.not_in(bindparam("full", expanding=True)))
+    if locking:
+        query = query.with_for_update(skip_locked=True, of=events)
+    return query
+
+
+_DUE = {
+    (skip, locking): _due_query(skip_endpoints=skip, locking=locking)
+    for skip in (False, True)
+    for locking in (False, True)
+}
 
 
 class Outbox:
     def __init__(self, owner: str, lease: timedelta) -> None:
         self.owner = owner
         self.lease = lease
+
+    @staticmethod
+    def _due(conn: Connection, now: datetime, window: int, full: list[str]) -> list[Row[Any]]:
+        """Up to ``window`` due deliveries of each waiting status, oldest due first."""
+        query = _DUE[(bool(full), conn.dialect.name == "postgresql")]
+        rows: list[Row[Any]] = []
+        for status in _WAITING:
+            params: dict[str, Any] = {"status": status, "now": now, "window": window}
+            if full:
+                params["full"] = full
+            rows.extend(conn.execute(query, params))
+        rows.sort(key=lambda row: (row.next_attempt_at, row.seq))
+        return rows
 
     def claim(
         self,
@@ -84,45 +123,53 @@ class Outbox:
         limit: int,
         per_endpoint: int,
         in_flight: Mapping[str, int],
+        *,
+        look_past: bool = True,
     ) -> list[Claimed]:
         """Lease up to ``limit`` due deliveries, so that no endpoint has more than
         ``per_endpoint`` in flight counting ``in_flight`` (endpoints already full are
         left out by the query itself, so a backlog for one never hides the others)."""
         if limit <= 0:
             return []
-        full = [endpoint for endpoint, n in in_flight.items() if n >= per_endpoint]
-        query = (
-            select(
-                events.c.seq,
-                events.c.id,
-                events.c.target_url,
-                events.c.endpoint,
-                events.c.payload,
-                events.c.attempts,
-            )
-            .where(*_claimable(now, full))  # type: ignore[arg-type]
-            .order_by(events.c.next_attempt_at, events.c.seq)
-            .limit(limit * 2)
-        )
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=events)
         taken: dict[str, int] = dict(in_flight)
-        chosen: list[Claimed] = []
-        for row in conn.execute(query):
-            if len(chosen) >= limit:
+        picked: list[Row[Any]] = []
+        seen: set[int] = set()
+        # Rounds of small windows, each walking the (status, next_attempt_at) index in
+        # order and stopping at its limit (a claim costs the same with ten or a million
+        # deliveries waiting). Endpoints at their cap are left out by the query; when
+        # one fills up during a round, the next round looks past its backlog, so a
+        # backlog for one endpoint never hides the others. Looking past a backlog
+        # walks it, so the dispatcher asks for that only now and then (``look_past``).
+        window = 2 * min(limit, per_endpoint)
+        for _round in range(MAX_ROUNDS):
+            full = sorted(e for e, n in taken.items() if n >= per_endpoint)
+            rows = self._due(conn, now, window, full)
+            filled = False
+            for row in rows:
+                if len(picked) >= limit:
+                    break
+                if row.seq in seen or taken.get(row.endpoint, 0) >= per_endpoint:
+                    continue
+                seen.add(row.seq)
+                taken[row.endpoint] = taken.get(row.endpoint, 0) + 1
+                filled = filled or taken[row.endpoint] >= per_endpoint
+                picked.append(row)
+            if len(picked) >= limit or len(rows) < window or not filled or not look_past:
                 break
-            if taken.get(row.endpoint, 0) >= per_endpoint:
-                continue
-            taken[row.endpoint] = taken.get(row.endpoint, 0) + 1
-            chosen.append(
-                Claimed(
-                    row.seq, row.id, row.target_url, row.endpoint, row.payload, row.attempts + 1
-                )
-            )
+        if not picked:
+            return []
+        seqs = [row.seq for row in picked]
+        payloads = dict(
+            conn.execute(select(events.c.seq, events.c.payload).where(events.c.seq.in_(seqs))).all()
+        )
+        chosen = [
+            Claimed(r.seq, r.id, r.target_url, r.endpoint, payloads[r.seq], r.attempts + 1)
+            for r in picked
+        ]
         if chosen:
             conn.execute(
                 update(events)
-                .where(events.c.seq.in_([c.seq for c in chosen]))
+                .where(events.c.seq.in_(seqs))
                 .values(
                     lease_owner=self.owner,
                     lease_until=now + self.lease,

@@ -15,7 +15,7 @@ from daemon.webhooks.outbox import Outbox
 from daemon.webhooks.sender import Sender
 from daemon.webhooks.signing import Signer
 from daemon.webhooks.targets import Resolver
-from daemon.webhooks.transport import webhook_client
+from daemon.webhooks.transport import WebhookClient
 
 log = logging.getLogger("paywatch.webhooks")
 
@@ -29,7 +29,7 @@ def build_dispatcher(
 ) -> tuple[Dispatcher, Callable[[], Awaitable[None]]]:
     """The dispatcher and a coroutine function that closes its HTTP client."""
     timeout = config.timeout.total_seconds()
-    client = webhook_client(
+    client = WebhookClient(
         timeout=timeout,
         allow_private=config.allow_private_targets,
         max_connections=config.max_in_flight,

@@ -7,11 +7,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import httpx
-
 from daemon.webhooks.outbox import MAX_EXCERPT, Claimed
 from daemon.webhooks.signing import Signer
-from daemon.webhooks.transport import refusal_of
+from daemon.webhooks.transport import TargetRefused, TransportError, WebhookClient
 
 USER_AGENT = "paywatch-webhooks/0.1"
 
@@ -25,20 +23,10 @@ class Reply:
     retry_after: str | None
 
 
-def _describe(exc: httpx.HTTPError) -> str:
-    refused = refusal_of(exc)
-    if refused is not None:
-        return str(refused)
-    if isinstance(exc, httpx.TimeoutException):
-        return f"timeout ({type(exc).__name__})"
-    text = str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {text}"
-
-
 class Sender:
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: WebhookClient,
         signer: Signer,
         *,
         timeout: float,
@@ -59,36 +47,16 @@ class Sender:
         status: int | None = None
         error = excerpt = retry_after = None
         try:
-            async with (
-                asyncio.timeout(self._timeout),
-                self._client.stream(
-                    "POST", delivery.target_url, content=body, headers=headers
-                ) as response,
-            ):
-                status = response.status_code
-                retry_after = response.headers.get("retry-after")
-                excerpt = await _read_bounded(response)
+            async with asyncio.timeout(self._timeout):
+                answer = await self._client.post(delivery.target_url, body, headers, MAX_EXCERPT)
+            status, retry_after, excerpt = answer.status, answer.retry_after, answer.excerpt
         except TimeoutError:
-            status, error = None, f"timeout: no answer within {self._timeout:g} s"
-        except httpx.HTTPError as exc:
-            status, error = None, _describe(exc)
+            error = f"timeout: no answer within {self._timeout:g} s"
+        except (TargetRefused, TransportError) as exc:
+            error = str(exc)
         if status is not None and not 200 <= status < 300:
             error = f"HTTP {status}"
             if 300 <= status < 400:
                 error += " (a redirect: not followed; point the URL at the final address)"
         latency = round((time.perf_counter() - started) * 1000)
         return Reply(status, latency, error, excerpt, retry_after)
-
-
-async def _read_bounded(response: httpx.Response) -> str | None:
-    """At most MAX_EXCERPT bytes of the body; the rest is never read."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_raw():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= MAX_EXCERPT:
-            break
-    if not chunks:
-        return None
-    return b"".join(chunks)[:MAX_EXCERPT].decode("utf-8", errors="replace")

@@ -1,131 +1,163 @@
 """The HTTP client webhooks are sent with: it connects only where it checked.
 
-An httpcore network backend does the name resolution itself, refuses the
-connection when any address the name resolves to is not public (unless
-private targets are allowed), connects to the checked address (so a second
-lookup by someone else cannot swap it: DNS rebinding), and checks the peer
-address of the socket it got. TLS still verifies the certificate against the
-host name, which httpcore passes as SNI. No proxies from the environment, no
-redirects.
+It is aiohttp's client (measured here: about six times the requests per second
+of httpx for the same signed POSTs, which is what the dispatcher spends its time
+on). A resolver of our own answers every name lookup: it refuses the connection
+when any address the name resolves to is not public (unless private targets are
+allowed), and hands the connector exactly the addresses it checked, so a second
+lookup cannot swap them (DNS rebinding). Names are looked up again for every
+new connection (no DNS cache). A URL with an IP literal is checked before the
+request. TLS still verifies the certificate against the host name. No proxies
+from the environment, no redirects, no decompression.
 """
 
 from __future__ import annotations
 
 import asyncio
-import typing
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-import httpcore
-import httpx
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from daemon.webhooks.addresses import forbidden_reason, parse_ip
 from daemon.webhooks.targets import Resolver, system_resolver
 
 
-class TargetRefused(httpcore.ConnectError):
+class TargetRefused(OSError):
     """The target's address is not one webhooks may be sent to."""
 
 
-class GuardedBackend(httpcore.AsyncNetworkBackend):
+class TransportError(Exception):
+    """No HTTP answer: the connection failed or broke (the text says how)."""
+
+
+def _check(host: str, address: str, allow_private: bool) -> None:
+    if allow_private:
+        return
+    ip = parse_ip(address)
+    reason = forbidden_reason(ip) if ip is not None else "not an IP address"
+    if reason:
+        shown = host if host == address else f"{host} resolves to {address},"
+        raise TargetRefused(f"refused: {shown} {reason} (webhooks.allow_private_targets)")
+
+
+class GuardedResolver(AbstractResolver):
     def __init__(self, *, allow_private: bool, resolver: Resolver | None = None) -> None:
-        self._inner = httpcore.AnyIOBackend()
         self._allow_private = allow_private
         self._resolver = resolver or system_resolver
 
-    def _check(self, host: str, address: str) -> None:
-        if self._allow_private:
-            return
-        ip = parse_ip(address)
-        reason = forbidden_reason(ip) if ip is not None else "not an IP address"
-        if reason:
-            shown = host if host == address else f"{host} resolves to {address},"
-            raise TargetRefused(f"refused: {shown} {reason} (webhooks.allow_private_targets)")
-
-    async def _addresses(self, host: str, port: int, timeout: float | None) -> list[str]:
-        if parse_ip(host) is not None:
-            return [host.strip("[]")]
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         try:
-            return await asyncio.wait_for(self._resolver(host, port), timeout)
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
+            addresses = await self._resolver(host, port)
         except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = await self._addresses(host, port, timeout)
+            raise OSError(f"cannot resolve {host}: {exc}") from None
+        if not addresses:
+            raise OSError(f"cannot resolve {host}: no address")
         for address in addresses:  # every address first: a mixed answer is refused
-            self._check(host, address)
-        failure: Exception = httpcore.ConnectError(f"no address to connect to for {host}")
-        for address in addresses:
-            try:
-                stream = await self._inner.connect_tcp(
-                    address,
-                    port,
-                    timeout=timeout,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                failure = exc
-                continue
-            peer = stream.get_extra_info("server_addr")
-            try:
-                self._check(host, str(peer[0]) if peer else "")
-            except TargetRefused:
-                await stream.aclose()
-                raise
-            return stream
-        raise failure
+            _check(host, address, self._allow_private)
+        return [
+            {
+                "hostname": host,
+                "host": address,
+                "port": port,
+                "family": socket.AF_INET6 if ":" in address else socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+            for address in addresses
+        ]
 
-    async def connect_unix_socket(
+    async def close(self) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class HttpAnswer:
+    status: int
+    retry_after: str | None
+    excerpt: str | None
+
+
+class WebhookClient:
+    """POSTs to store endpoints over pooled keep-alive connections."""
+
+    def __init__(
         self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise TargetRefused("webhooks are never sent over Unix sockets")
+        *,
+        timeout: float,
+        allow_private: bool,
+        max_connections: int,
+        resolver: Resolver | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.allow_private = allow_private
+        self.max_connections = max_connections
+        self._resolver = GuardedResolver(allow_private=allow_private, resolver=resolver)
+        self._session: aiohttp.ClientSession | None = None
 
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
+    def _open(self) -> aiohttp.ClientSession:
+        # Made on first use, inside the running loop (aiohttp binds to it).
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self.max_connections,
+                resolver=self._resolver,
+                use_dns_cache=False,
+                keepalive_timeout=30.0,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                trust_env=False,
+                auto_decompress=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+        return self._session
 
+    async def post(self, url: str, body: bytes, headers: dict[str, str], limit: int) -> HttpAnswer:
+        """One POST; at most ``limit`` bytes of the answer are read. Raises
+        :class:`TargetRefused`, :class:`TransportError` or :class:`TimeoutError`."""
+        host = urlsplit(url).hostname or ""
+        if parse_ip(host) is not None:
+            _check(host, host.strip("[]"), self.allow_private)
+        try:
+            async with self._open().post(
+                url, data=body, headers=headers, allow_redirects=False
+            ) as response:
+                excerpt = await response.content.read(limit)
+                return HttpAnswer(
+                    response.status,
+                    response.headers.get("retry-after"),
+                    excerpt.decode("utf-8", errors="replace") if excerpt else None,
+                )
+        except aiohttp.ClientConnectorError as exc:
+            refused = refusal_of(exc)
+            if refused is not None:
+                raise refused from None
+            raise TransportError(
+                f"cannot connect to {exc.host}:{exc.port}: {exc.os_error}"
+            ) from None
+        except (aiohttp.ClientError, asyncio.IncompleteReadError) as exc:
+            raise TransportError(f"{type(exc).__name__}: {exc}".rstrip(": ")) from None
 
-def webhook_client(
-    *,
-    timeout: float,
-    allow_private: bool,
-    max_connections: int,
-    resolver: Resolver | None = None,
-) -> httpx.AsyncClient:
-    """An httpx client whose every connection goes through :class:`GuardedBackend`."""
-    transport = httpx.AsyncHTTPTransport(trust_env=False)
-    # httpx 0.28 takes no network backend of its own: give its transport a pool that
-    # uses ours (the pool, mapping of errors and requests stay httpx's own).
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
-        max_connections=max_connections,
-        max_keepalive_connections=max_connections,
-        keepalive_expiry=30.0,
-        network_backend=GuardedBackend(allow_private=allow_private, resolver=resolver),
-    )
-    return httpx.AsyncClient(
-        transport=transport,
-        timeout=httpx.Timeout(timeout),
-        follow_redirects=False,
-        trust_env=False,
-    )
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
 def refusal_of(exc: BaseException) -> TargetRefused | None:
-    """The TargetRefused behind an httpx error, if that is what it was."""
+    """The TargetRefused behind a client error, if that is what it was."""
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, TargetRefused):
             return seen
+        if isinstance(seen, aiohttp.ClientConnectorError) and isinstance(
+            seen.os_error, TargetRefused
+        ):
+            return seen.os_error
         seen = seen.__cause__ or seen.__context__
     return None

@@ -7,11 +7,10 @@ import logging
 import time
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from daemon.webhooks.transport import TargetRefused, webhook_client
+from daemon.webhooks.transport import HttpAnswer, TargetRefused, WebhookClient
 from tests.integration.webhooks.conftest import OLD_SECRET, SECRET, ShopFactory
 from tests.support.receiver import Answer, always, webhook_receiver
 
@@ -108,19 +107,33 @@ def test_a_name_that_resolves_to_loopback_at_delivery_is_refused(make_shop: Shop
 def test_the_client_checks_the_system_resolvers_answer(allow_private: bool) -> None:
     with webhook_receiver(SECRET, host="localhost") as store:
 
-        async def post() -> httpx.Response:
-            client = webhook_client(timeout=5, allow_private=allow_private, max_connections=4)
-            async with client:
-                return await client.post(store.url, content=b"{}")
+        async def post() -> HttpAnswer:
+            client = WebhookClient(timeout=5, allow_private=allow_private, max_connections=4)
+            try:
+                return await client.post(store.url, b"{}", {}, 100)
+            finally:
+                await client.aclose()
 
         if allow_private:
-            assert asyncio.run(post()).status_code == 200
+            assert asyncio.run(post()).status == 200
             return
-        with pytest.raises(httpx.ConnectError) as refused:
+        with pytest.raises(TargetRefused) as refused:
             asyncio.run(post())
-        assert isinstance(refused.value.__cause__, TargetRefused)
         assert "localhost resolves to" in str(refused.value)
         assert store.received == []
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/hooks", "http://[::1]:9/hooks"])
+def test_the_client_refuses_private_ip_literals(url: str) -> None:
+    async def post() -> HttpAnswer:
+        client = WebhookClient(timeout=5, allow_private=False, max_connections=4)
+        try:
+            return await client.post(url, b"{}", {}, 100)
+        finally:
+            await client.aclose()
+
+    with pytest.raises(TargetRefused, match="loopback"):
+        asyncio.run(post())
 
 
 def test_during_a_rotation_both_secrets_verify(make_shop: ShopFactory) -> None:
