@@ -186,6 +186,9 @@ class EvmChainConfig(Section):
     xpub: str
     confirmations: Annotated[int | str, BeforeValidator(_confirmations)] = 12
     start_height: int | None = Field(default=None, ge=0)
+    # Without a trace API, native coin sent by contracts is found by comparing
+    # balances of open orders' addresses with what was credited, this often.
+    balance_check_interval: Duration = timedelta(minutes=1)
     native: NativeAssetConfig | None = None
     tokens: dict[Symbol, TokenConfig] = Field(default_factory=dict)
     backend: BackendConfig = Field(default_factory=BackendConfig)

@@ -127,7 +127,7 @@ class BalanceCheck:
         return _Snapshot(height, block_hash, found)
 
     async def run_once(self) -> CheckResult:
-        snap = self.db.read(self._snapshot)
+        snap = await self.db.run_read(self._snapshot)
         height = snap.height
         result = CheckResult(height=height)
         if height is None or not snap.open:
@@ -147,7 +147,7 @@ class BalanceCheck:
                 height=height,
                 block_hash=snap.block_hash,
             )
-            changed = self.db.write(settle)
+            changed = await self.db.run(settle)
             result.changed.extend(changed)
         if result.swept:
             log.warning(

@@ -20,7 +20,7 @@ import itertools
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -80,6 +80,9 @@ class ChainWatcher:
         self.effects = Effects(chain, changes, keep_blocks=self.settings.keep_blocks)
         self.status = WatcherStatus(chain)
         self._full_mature_at = -math.inf
+        # Periodic jobs that belong to this chain (the EVM balance check), run beside
+        # the watcher by the daemon: each takes the stop event.
+        self.companions: list[Callable[[asyncio.Event], Awaitable[None]]] = []
         self._recount = False  # after a reorg, depths are counted again, even deep ones
 
     async def sync_once(self) -> None:

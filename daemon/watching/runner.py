@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from daemon.watching.engine import ChainWatcher
 
@@ -19,23 +19,35 @@ log = logging.getLogger(__name__)
 MAX_RESTART_DELAY = 60.0
 
 
-async def supervise(watcher: ChainWatcher, stop: asyncio.Event) -> None:
+async def supervise(
+    name: str,
+    job: Callable[[asyncio.Event], Awaitable[None]],
+    stop: asyncio.Event,
+    on_crash: Callable[[Exception], None] | None = None,
+) -> None:
+    """Run ``job`` until ``stop`` is set, restarting it with backoff when it crashes."""
     delay = 1.0
+    while not stop.is_set():
+        try:
+            await job(stop)
+        except Exception as exc:
+            if on_crash is not None:
+                on_crash(exc)
+            log.exception("%s crashed; restarting in %.0fs", name, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, MAX_RESTART_DELAY)
+        else:
+            delay = 1.0
+
+
+async def watch(watcher: ChainWatcher, stop: asyncio.Event) -> None:
+    def crashed(exc: Exception) -> None:
+        watcher.status.failed(f"watcher crashed: {exc!r}", watcher.clock())
+        watcher.status.restarts += 1
+
     try:
-        while not stop.is_set():
-            try:
-                await watcher.run(stop)
-            except Exception as exc:
-                watcher.status.failed(f"watcher crashed: {exc!r}", watcher.clock())
-                watcher.status.restarts += 1
-                log.exception(
-                    "chain %s: watcher crashed; restarting in %.0fs", watcher.chain, delay
-                )
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), delay)
-                delay = min(delay * 2, MAX_RESTART_DELAY)
-            else:
-                delay = 1.0
+        await supervise(f"chain {watcher.chain}: watcher", watcher.run, stop, crashed)
     finally:
         with contextlib.suppress(Exception):
             await watcher.source.aclose()
@@ -47,5 +59,8 @@ def start_watchers(
     tasks = []
     for name, watcher in watchers.items():
         log.info("chain %s: watching", name)
-        tasks.append(asyncio.create_task(supervise(watcher, stop), name=f"watch-{name}"))
+        tasks.append(asyncio.create_task(watch(watcher, stop), name=f"watch-{name}"))
+        for n, job in enumerate(watcher.companions):
+            label = f"chain {name}: job {n}"
+            tasks.append(asyncio.create_task(supervise(label, job, stop), name=label))
     return tasks

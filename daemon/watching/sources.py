@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from chains.evm.source import EvmSource
 from chains.watching import ChainSource
-from daemon.config.schema import BitcoinChainConfig, ChainConfig, Config
+from daemon.config.schema import BitcoinChainConfig, ChainConfig, Config, EvmChainConfig
 from daemon.services.order_changes import OrderChanges
 from daemon.storage.database import Database
+from daemon.watching.balance_check import BalanceCheck
 from daemon.watching.engine import ChainWatcher, WatcherSettings
 
 log = logging.getLogger(__name__)
@@ -27,9 +30,9 @@ def build_source(name: str, chain: ChainConfig) -> ChainSource | None:
         from daemon.watching.bitcoin_backend import build_bitcoin_source
 
         return build_bitcoin_source(name, chain)
-    from daemon.watching.evm_backend import build_evm_source
+    from daemon.watching.evm_backend import build_evm_source_of
 
-    return build_evm_source(name, chain)
+    return build_evm_source_of(name, chain)
 
 
 def build_watchers(
@@ -44,7 +47,14 @@ def build_watchers(
             poll_interval=chain.backend.poll_interval.total_seconds(),
             start_height=chain.start_height,
         )
-        watchers[name] = ChainWatcher(
+        watcher = ChainWatcher(
             chain=name, source=source, db=db, changes=changes, clock=clock, settings=settings
         )
+        if isinstance(chain, EvmChainConfig) and isinstance(source, EvmSource):
+            check = BalanceCheck(
+                name, source, db, changes, clock, native_symbol=chain.native_asset.symbol
+            )
+            interval = chain.balance_check_interval.total_seconds()
+            watcher.companions.append(functools.partial(check.run, interval=interval))
+        watchers[name] = watcher
     return watchers
