@@ -127,8 +127,10 @@ class OrderChanges:
                 by_key[key] = replace(record, seq=next_seq, transfer=merged)
                 next_seq += 1
             else:
-                by_key[key] = replace(record, seq=known.seq, transfer=merged)
-                writes.transfer_updates.append(transfer_rows.transfer_update(by_key[key], now))
+                updated = replace(record, seq=known.seq, transfer=merged)
+                by_key[key] = updated
+                if updated != known:  # news that changes nothing writes nothing
+                    writes.transfer_updates.append(transfer_rows.transfer_update(updated, now))
         new_records = sorted(by_key.values(), key=lambda r: r.seq)
 
         if outcome != order.outcome:
