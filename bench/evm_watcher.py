@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import func, select
 
+from bench import machine_speed
 from daemon.storage.tables import transfers
 from tests.integration.evm.watching import evm_container, order, watcher
 from tests.support.anvil import ACCOUNTS, anvil_node, call_data, load_artifact
@@ -93,6 +94,7 @@ def main() -> int:
             ok = ok and rate >= TARGET_TRANSFERS and stored == n_transfers
             loop.run_until_complete(eth.source.aclose())
             loop.close()
+    print(machine_speed.report())
     print("within targets" if ok else "MISSED a target")
     return 0 if ok or not args.strict else 1
 

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, func, select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import machine_speed  # noqa: E402
 from daemon.cli.serve import run_loop  # noqa: E402
 from daemon.config.loading import parse_config  # noqa: E402
 from daemon.runtime.container import Container, build  # noqa: E402
@@ -147,6 +148,7 @@ def main() -> None:
         f"  receiver:   {stats['requests']} requests, {stats['unique_ids']} distinct webhook-ids,"
         f" {stats['unverified']} failed standardwebhooks verification"
     )
+    print(machine_speed.report())
     lost = count - stats["unique_ids"]
     print(f"  lost:       {lost}")
     if lost or stats["unverified"]:
