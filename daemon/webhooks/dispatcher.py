@@ -221,7 +221,7 @@ class Dispatcher:
         try:
             while self._finished:
                 # Let the results of a burst gather: one transaction for all of them.
-                await asyncio.sleep(COALESCE_SECONDS)
+                await asyncio.sleep(2 * COALESCE_SECONDS)
                 batch, self._finished = self._finished, []
                 try:
                     await self.db.run(functools.partial(self.outbox.record, records=batch))

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Select, bindparam, exists, insert, or_, select, update
 
+from daemon.storage.prepared import Prepared
 from daemon.storage.tables import events, webhook_attempts
 from daemon.webhooks.retry_policy import WAITING, Decision, DeliveryStatus
 
@@ -96,6 +97,24 @@ _DUE = {
     for skip in (False, True)
     for locking in (False, True)
 }
+
+
+# The per-attempt writes, run as one executemany each on the driver's cursor.
+INSERT_ATTEMPTS = Prepared(insert(webhook_attempts))
+RECORD_RESULTS = Prepared(
+    update(events)
+    .where(events.c.seq == bindparam("b_seq"), events.c.lease_owner == bindparam("b_owner"))
+    .values(
+        delivery_status=bindparam("b_status"),
+        next_attempt_at=bindparam("b_next"),
+        lease_owner=None,
+        lease_until=None,
+        last_attempt_at=bindparam("b_at"),
+        last_status_code=bindparam("b_code"),
+        last_error=bindparam("b_error"),
+        delivered_at=bindparam("b_delivered"),
+    )
+)
 
 
 class Outbox:
@@ -182,8 +201,8 @@ class Outbox:
         """Log each attempt and move its delivery on, releasing our lease."""
         if not records:
             return
-        conn.execute(
-            insert(webhook_attempts),
+        INSERT_ATTEMPTS.execute_many(
+            conn,
             [
                 {
                     "event_seq": r.delivery.seq,
@@ -199,22 +218,12 @@ class Outbox:
                 for r in records
             ],
         )
-        conn.execute(
-            update(events)
-            .where(events.c.seq == bindparam("b_seq"), events.c.lease_owner == self.owner)
-            .values(
-                delivery_status=bindparam("b_status"),
-                next_attempt_at=bindparam("b_next"),
-                lease_owner=None,
-                lease_until=None,
-                last_attempt_at=bindparam("b_at"),
-                last_status_code=bindparam("b_code"),
-                last_error=bindparam("b_error"),
-                delivered_at=bindparam("b_delivered"),
-            ),
+        RECORD_RESULTS.execute_many(
+            conn,
             [
                 {
                     "b_seq": r.delivery.seq,
+                    "b_owner": self.owner,
                     "b_status": str(r.decision.status),
                     "b_next": r.decision.next_attempt_at,
                     "b_at": r.attempted_at,
