@@ -10,10 +10,7 @@ confirmations and order totals. The chain is an in-memory model
 from __future__ import annotations
 
 import asyncio
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from pathlib import Path
+from contextlib import AbstractContextManager, suppress
 from typing import Any
 
 import pytest
@@ -22,31 +19,21 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from chains.watching import ChainUnavailable, Payment
-from daemon.config.loading import parse_config
-from daemon.runtime.container import Container, build
+from daemon.runtime.container import Container
 from daemon.services.orders import NewOrder
-from daemon.storage.migrations import upgrade
 from daemon.storage.tables import chain_cursors, orders, transfers
 from daemon.watching.effects import Effects
 from daemon.watching.engine import ChainWatcher, WatcherSettings
-from tests.support.clock import ManualClock
 from tests.support.configs import config_yaml
 from tests.support.model_chain import ModelChain
+from tests.support.watching import temp_container
 
 REQUIRED = 2  # confirmations asked by every order here
 PRICE = 1000
 
 
-@contextmanager
-def fresh_container() -> Iterator[Container]:
-    with tempfile.TemporaryDirectory() as tmp:
-        config = parse_config(config_yaml(f"sqlite:///{Path(tmp) / 'w.db'}"))
-        container = build(config, clock=ManualClock())
-        upgrade(container.db.engine)
-        try:
-            yield container
-        finally:
-            container.close()
+def fresh_container() -> AbstractContextManager[Container]:
+    return temp_container(config_yaml)
 
 
 def make_orders(container: Container, chain: str, asset: str, count: int) -> list[bytes]:

@@ -3,30 +3,24 @@ and the chain watchers that follow it (driven step by step with ``sync_once``)."
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from chains.bitcoin.deriver import BitcoinDeriver
 from chains.bitcoin.networks import get_network
-from daemon.config.loading import parse_config
-from daemon.config.schema import BitcoinChainConfig
-from daemon.runtime.container import Container, build
+from daemon.runtime.container import Container
 from daemon.services.order_records import load_order
 from daemon.services.orders import NewOrder
-from daemon.storage.migrations import upgrade
 from daemon.storage.tables import orders
-from daemon.watching.bitcoin_backend import build_bitcoin_source
-from daemon.watching.engine import ChainWatcher, WatcherSettings
-from tests.support.clock import ManualClock
+from daemon.watching.engine import ChainWatcher
 from tests.support.configs import config_yaml
 from tests.support.events import event_types
 from tests.support.keys import BTC_REGTEST_VPUB
 from tests.support.litecoind import Litecoind
+from tests.support.watching import chain_watcher, temp_container
 
 # chain name -> (type, address type): different output types, so no script is shared.
 CHAINS = {"btcreg": ("bitcoin", "p2wpkh"), "ltcreg": ("litecoin", "p2sh-p2wpkh")}
@@ -49,27 +43,12 @@ def chains_yaml(node: Litecoind) -> str:
 
 @contextmanager
 def watched_container(node: Litecoind) -> Iterator[Container]:
-    with tempfile.TemporaryDirectory() as tmp:
-        text = config_yaml(f"sqlite:///{Path(tmp) / 'w.db'}", extra=chains_yaml(node))
-        container = build(parse_config(text), clock=ManualClock())
-        upgrade(container.db.engine)
-        try:
-            yield container
-        finally:
-            container.close()
+    with temp_container(lambda url: config_yaml(url, extra=chains_yaml(node))) as container:
+        yield container
 
 
 def watcher(container: Container, node: Litecoind, chain: str) -> ChainWatcher:
-    config = container.config.chains[chain]
-    assert isinstance(config, BitcoinChainConfig)
-    return ChainWatcher(
-        chain=chain,
-        source=build_bitcoin_source(chain, config),
-        db=container.db,
-        changes=container.orders.changes,
-        clock=container.clock,
-        settings=WatcherSettings(start_height=node.height()),
-    )
+    return chain_watcher(container, chain, start_height=node.height())
 
 
 class Order:

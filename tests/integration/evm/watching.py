@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
-from daemon.config.loading import parse_config
-from daemon.config.schema import EvmChainConfig
-from daemon.runtime.container import Container, build
+from daemon.runtime.container import Container
 from daemon.services.order_records import load_order
 from daemon.services.orders import NewOrder
-from daemon.storage.migrations import upgrade
 from daemon.storage.tables import events, orders
-from daemon.watching.engine import ChainWatcher, WatcherSettings
-from daemon.watching.evm_backend import build_evm_source
-from tests.support.clock import ManualClock
+from daemon.watching.engine import ChainWatcher
 from tests.support.keys import ETH_XPUB
+from tests.support.watching import chain_watcher, temp_container
 
 
 def evm_config(database_url: str, eth_url: str, token: str, polygon_url: str | None) -> str:
@@ -53,28 +47,12 @@ chains:
 
 @contextmanager
 def evm_container(eth_url: str, token: str, polygon_url: str | None = None) -> Iterator[Container]:
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'evm.db'}"
-        config = parse_config(evm_config(url, eth_url, token, polygon_url))
-        container = build(config, clock=ManualClock())
-        upgrade(container.db.engine)
-        try:
-            yield container
-        finally:
-            container.close()
+    with temp_container(lambda url: evm_config(url, eth_url, token, polygon_url)) as container:
+        yield container
 
 
 def watcher(container: Container, chain: str, start_height: int) -> ChainWatcher:
-    config = container.config.chains[chain]
-    assert isinstance(config, EvmChainConfig)
-    return ChainWatcher(
-        chain=chain,
-        source=build_evm_source(chain, config),
-        db=container.db,
-        changes=container.orders.changes,
-        clock=container.clock,
-        settings=WatcherSettings(start_height=start_height, batch_size=20),
-    )
+    return chain_watcher(container, chain, start_height=start_height, batch_size=20)
 
 
 def order(container: Container, chain: str, asset: str, amount: str, ref: str) -> dict[str, Any]:
