@@ -16,11 +16,11 @@ from chains.bitcoin.deriver import BitcoinDeriver
 from chains.bitcoin.networks import get_network
 from tests.e2e.conftest import Installation
 from tests.support.keys import BTC_REGTEST_VPUB
-from tests.support.litecoind import Litecoind, litecoind_binary, litecoind_node
+from tests.support.litecoind import Litecoind, litecoind_available, litecoind_node
 from tests.support.postgres import free_port
 from tests.support.receiver import webhook_receiver
 
-pytestmark = pytest.mark.skipif(litecoind_binary() is None, reason="litecoind: ./dev setup")
+pytestmark = pytest.mark.skipif(not litecoind_available(), reason="litecoind: ./dev setup")
 
 SECRET = "whsec_" + "ZTJlIGJpdGNvaW4gd2F0Y2hpbmcgdGVzdCBzZWNyZXQh"
 CHAINS = {"btcreg": ("bitcoin", "p2wpkh", "BTC"), "ltcreg": ("litecoin", "p2sh-p2wpkh", "LTC")}

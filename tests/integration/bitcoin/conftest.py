@@ -9,7 +9,7 @@ import pytest
 from chains.bitcoin.deriver import BitcoinDeriver
 from chains.bitcoin.networks import get_network
 from tests.support.keys import BTC_REGTEST_VPUB
-from tests.support.litecoind import Litecoind, litecoind_binary, litecoind_node
+from tests.support.litecoind import Litecoind, litecoind_available, litecoind_node
 
 LTC_REGTEST = get_network("litecoin", "regtest")
 OUTPUT_TYPES = ("p2pkh", "p2sh-p2wpkh", "p2wpkh", "p2tr")
@@ -22,7 +22,7 @@ def deriver(address_type: str) -> BitcoinDeriver:
 
 @pytest.fixture(scope="module")
 def node() -> Iterator[Litecoind]:
-    if litecoind_binary() is None:
+    if not litecoind_available():
         pytest.skip("litecoind missing: run ./dev setup as root")
     with litecoind_node() as started:
         started.fund()
