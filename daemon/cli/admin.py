@@ -5,10 +5,9 @@ from __future__ import annotations
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from daemon.cli.context import CliContext, pass_ctx, service_failure
+from daemon.cli.context import CliContext, pass_ctx
 from daemon.cli.output import emit_json, table
 from daemon.services.apikeys import create_key, list_keys, revoke_key
-from daemon.services.errors import ServiceError
 from daemon.storage.database import Database
 from daemon.storage.migrations import current_revision, head_revision, upgrade
 
@@ -116,10 +115,7 @@ def apikey_revoke(ctx: CliContext, key_id: str, as_json: bool) -> None:
     """Revoke an API key; requests with it fail from now on."""
     ensure_migrated(ctx)
     c = ctx.container
-    try:
-        info = c.db.write(lambda conn: revoke_key(conn, key_id, c.clock()))
-    except ServiceError as exc:
-        raise service_failure(exc) from None
+    info = ctx.write(lambda conn: revoke_key(conn, key_id, c.clock()))
     if as_json:
         emit_json(info.as_dict())
     else:

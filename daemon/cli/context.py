@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import click
+from sqlalchemy import Connection
 
 from daemon.config.loading import ConfigError, load_config, resolve_path
 from daemon.config.schema import Config
 from daemon.runtime.container import Container, build
 from daemon.services.errors import ServiceError
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -40,6 +45,20 @@ class CliContext:
                 exc.source = self.path
                 raise click.ClickException(exc.render()) from None
         return self._container
+
+    def read(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in a read transaction; a refusal becomes the command's error."""
+        try:
+            return self.container.db.read(work)
+        except ServiceError as exc:
+            raise service_failure(exc) from None
+
+    def write(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in a write transaction; a refusal becomes the command's error."""
+        try:
+            return self.container.db.write(work)
+        except ServiceError as exc:
+            raise service_failure(exc) from None
 
     def close(self) -> None:
         if self._container is not None:

@@ -173,10 +173,7 @@ def order_show(ctx: CliContext, order_id: str, as_json: bool) -> None:
     """Show one order (by its paywatch id, ord_...)."""
     ensure_migrated(ctx)
     c = ctx.container
-    try:
-        view = c.db.read(lambda conn: c.orders.get(conn, order_id))
-    except ServiceError as exc:
-        raise service_failure(exc) from None
+    view = ctx.read(lambda conn: c.orders.get(conn, order_id))
     emit_json(view) if as_json else _show(view)
 
 
@@ -200,14 +197,11 @@ def order_list(
     """List orders, newest first."""
     ensure_migrated(ctx)
     c = ctx.container
-    try:
-        page = c.db.read(
-            lambda conn: c.orders.list(
-                conn, status=status, chain=chain, order_id=order_id, limit=limit, cursor=cursor
-            )
+    page = ctx.read(
+        lambda conn: c.orders.list(
+            conn, status=status, chain=chain, order_id=order_id, limit=limit, cursor=cursor
         )
-    except ServiceError as exc:
-        raise service_failure(exc) from None
+    )
     if as_json:
         emit_json({"data": page.data, "next_cursor": page.next_cursor})
         return
@@ -224,8 +218,5 @@ def order_cancel(ctx: CliContext, order_id: str, as_json: bool) -> None:
     """Cancel an open order."""
     ensure_migrated(ctx)
     c = ctx.container
-    try:
-        view = c.db.write(lambda conn: c.orders.cancel(conn, order_id, c.clock()))
-    except ServiceError as exc:
-        raise service_failure(exc) from None
+    view = ctx.write(lambda conn: c.orders.cancel(conn, order_id, c.clock()))
     emit_json(view) if as_json else click.echo(f"cancelled {view['id']} ({view['order_id']})")

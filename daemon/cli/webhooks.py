@@ -7,9 +7,8 @@ from typing import Any
 import click
 
 from daemon.cli.admin import ensure_migrated
-from daemon.cli.context import CliContext, pass_ctx, service_failure
+from daemon.cli.context import CliContext, pass_ctx
 from daemon.cli.output import emit_json, fields, table
-from daemon.services.errors import ServiceError
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON")
 
@@ -64,18 +63,15 @@ def webhook_list(
         raise click.UsageError("give --failed or --status, not both")
     ensure_migrated(ctx)
     c = ctx.container
-    try:
-        page = c.db.read(
-            lambda conn: c.deliveries.list(
-                conn,
-                order_id=order_id,
-                status="failed" if failed else status,
-                limit=limit,
-                cursor=cursor,
-            )
+    page = ctx.read(
+        lambda conn: c.deliveries.list(
+            conn,
+            order_id=order_id,
+            status="failed" if failed else status,
+            limit=limit,
+            cursor=cursor,
         )
-    except ServiceError as exc:
-        raise service_failure(exc) from None
+    )
     if as_json:
         emit_json({"data": page.data, "next_cursor": page.next_cursor})
         return
@@ -126,10 +122,7 @@ def webhook_show(ctx: CliContext, delivery_id: str, as_json: bool) -> None:
     """Show one delivery (its id is the webhook-id, msg_...) with every attempt."""
     ensure_migrated(ctx)
     c = ctx.container
-    try:
-        view = c.db.read(lambda conn: c.deliveries.get(conn, delivery_id))
-    except ServiceError as exc:
-        raise service_failure(exc) from None
+    view = ctx.read(lambda conn: c.deliveries.get(conn, delivery_id))
     emit_json(view) if as_json else _show(view)
 
 
@@ -141,10 +134,7 @@ def webhook_redeliver(ctx: CliContext, delivery_id: str, as_json: bool) -> None:
     """Send a delivery again (same webhook-id); the running daemon picks it up."""
     ensure_migrated(ctx)
     c = ctx.container
-    try:
-        view = c.db.write(lambda conn: c.deliveries.redeliver(conn, delivery_id, c.clock()))
-    except ServiceError as exc:
-        raise service_failure(exc) from None
+    view = ctx.write(lambda conn: c.deliveries.redeliver(conn, delivery_id, c.clock()))
     if as_json:
         emit_json(view)
     else:
