@@ -30,7 +30,7 @@ import httpx
 
 from chains.watching import ChainUnavailable
 
-__all__ = ["JsonRpcClient", "RpcError", "redact_url"]
+__all__ = ["JsonRpcClient", "RpcError", "redact_url", "retry_delay"]
 
 _RATE_LIMIT_RETRIES = 4
 _MAX_RETRY_AFTER = 10.0
@@ -154,7 +154,7 @@ class JsonRpcClient:
                 kind = type(exc).__name__
                 raise ChainUnavailable(f"{self.url}: {kind}: {_describe(exc)}") from None
             if resp.status_code == 429 and attempt < _RATE_LIMIT_RETRIES:
-                await asyncio.sleep(_retry_after(resp.headers.get("Retry-After"), attempt))
+                await asyncio.sleep(retry_delay(resp.headers.get("Retry-After"), attempt))
                 continue
             return self._decode(resp)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -201,7 +201,8 @@ def _result(answer: Mapping[str, object], method: str, url: str) -> Any:
     return answer["result"]
 
 
-def _retry_after(header: str | None, attempt: int) -> float:
+def retry_delay(header: str | None, attempt: int) -> float:
+    """Seconds to wait before retrying a 429: ``Retry-After`` when given, else backoff."""
     if header is not None:
         try:
             seconds = float(header)

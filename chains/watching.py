@@ -68,6 +68,17 @@ class MempoolView:
 
 
 @dataclass(frozen=True, slots=True)
+class TxLocation:
+    """Where a node has a transaction: in a block (``block_hash``) or in its mempool."""
+
+    block_hash: str | None  # None: unconfirmed
+
+    @property
+    def confirmed(self) -> bool:
+        return self.block_hash is not None
+
+
+@dataclass(frozen=True, slots=True)
 class EndpointHealth:
     url: str  # never carries credentials
     healthy: bool
@@ -114,3 +125,14 @@ class ChainSource(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+class TransactionLookup(Protocol):
+    """Sources that can check a single transaction (to verify a notification's hint)."""
+
+    async def locate(self, tx_hash: str, height_hint: int | None = None) -> TxLocation | None:
+        """Where the node has ``tx_hash``, or None when it knows no such transaction.
+
+        ``height_hint`` is the block the hint names; nodes without a transaction index
+        find a confirmed transaction only through it."""
+        ...

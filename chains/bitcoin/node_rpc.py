@@ -15,7 +15,7 @@ become :class:`~chains.watching.BlockNotFound`; any other refusal is the endpoin
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ class BitcoinRpc:
         user: str | None = None,
         password: str | None = None,
         cookie_file: str | None = None,
+        headers: Mapping[str, str] | None = None,
         timeout: float = 60.0,
         max_batch: int = 100,
         client: httpx.AsyncClient | None = None,
@@ -49,6 +50,7 @@ class BitcoinRpc:
         self._fixed_auth = (user, password or "") if user is not None else None
         self._cookie = Path(cookie_file) if cookie_file else None
         self._cookie_stamp: tuple[float, int] | None = None
+        self._headers = dict(headers or {})
         self._timeout = timeout
         self._max_batch = max_batch
         # No idle keep-alive connections: Bitcoin Core (0.21 and Litecoin Core at least)
@@ -92,6 +94,7 @@ class BitcoinRpc:
         return JsonRpcClient(
             self._raw_url,
             auth=auth,
+            headers=self._headers,
             timeout=self._timeout,
             version="1.0",
             max_batch=self._max_batch,
@@ -133,6 +136,20 @@ class BitcoinRpc:
             raise ChainUnavailable(f"{self.url}: getblockchaininfo: unexpected answer")
         (header,) = await self.headers([str(info["bestblockhash"])])
         return header, info
+
+    async def transaction(self, txid: str, block_hash: str | None = None) -> dict[str, Any] | None:
+        """``getrawtransaction`` (verbose), or None when the node has no such transaction
+        (outside the mempool it needs ``-txindex``, or the block it is in)."""
+        params: tuple[object, ...] = (txid, True)
+        if block_hash is not None:
+            params += (block_hash,)
+        try:
+            found = await self._client().call("getrawtransaction", params)
+        except RpcError as exc:
+            if exc.code in _NOT_FOUND:
+                return None
+            raise _refusal(self.url, "getrawtransaction", exc) from None
+        return found if isinstance(found, dict) else None
 
     async def aclose(self) -> None:
         if self._owns_http:

@@ -36,6 +36,7 @@ from chains.watching import (
     MempoolView,
     Payment,
     ScannedBlock,
+    TxLocation,
 )
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,22 @@ class BitcoinSource:
             self._seen.retain(current)
             payments = self._seen.payments(current, watched, self.asset)
             return MempoolView(current, tuple(payments))
+
+        return await self._pool.run(op)
+
+    async def locate(self, tx_hash: str, height_hint: int | None = None) -> TxLocation | None:
+        async def op(node: BitcoinRpc) -> TxLocation | None:
+            found = await node.transaction(tx_hash)
+            if found is None and height_hint is not None:
+                try:
+                    (block,) = await node.block_hashes([height_hint])
+                except BlockNotFound:
+                    return None
+                found = await node.transaction(tx_hash, block)
+            if found is None:
+                return None
+            block_hash = found.get("blockhash")
+            return TxLocation(str(block_hash) if block_hash else None)
 
         return await self._pool.run(op)
 

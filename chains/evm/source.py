@@ -45,6 +45,7 @@ from chains.watching import (
     MempoolView,
     Payment,
     ScannedBlock,
+    TxLocation,
 )
 
 TRACE_PARITY = "trace_block"
@@ -242,6 +243,19 @@ class EvmSource:
             answers = await client.batch([(method, ["0x" + s.hex(), hex(height)]) for s in scripts])
             pairs = zip(scripts, answers, strict=True)
             return {s: int(_ok(a, method), 16) for s, a in pairs}
+
+        return await self.pool.run(ask)
+
+    async def locate(self, tx_hash: str, height_hint: int | None = None) -> TxLocation | None:
+        async def ask(client: JsonRpcClient) -> TxLocation | None:
+            try:
+                tx = await client.call("eth_getTransactionByHash", [tx_hash])
+            except RpcError:
+                return None  # a malformed hash: no such transaction
+            if not isinstance(tx, dict):
+                return None
+            block = tx.get("blockHash")
+            return TxLocation(str(block) if block else None)
 
         return await self.pool.run(ask)
 

@@ -22,6 +22,7 @@ from daemon.api.params import (
 )
 from daemon.api.qr import render
 from daemon.api.schemas import STATUSES, CreateOrderBody
+from daemon.api.tatum import tatum_routes
 from daemon.api.webhooks import delivery_routes
 from daemon.runtime.container import Container
 from daemon.services import json_codec
@@ -160,6 +161,7 @@ def create_app(container: Container) -> Starlette:
         Route("/readyz", handlers.readyz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         *delivery_routes(container),
+        *tatum_routes(container),
     ]
     app = Starlette(routes=routes)
     install_error_handlers(app)

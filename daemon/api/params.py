@@ -26,8 +26,12 @@ class PayloadTooLarge(ServiceError):
 
 
 async def json_body(request: Request, model: type[M], max_bytes: int) -> M:
-    """The body, refused past ``max_bytes`` before more is read, then parsed by pydantic's
-    JSON parser (a ValidationError becomes a 4xx)."""
+    """The body parsed by pydantic's JSON parser (a ValidationError becomes a 4xx)."""
+    return model.model_validate_json(await raw_body(request, max_bytes))
+
+
+async def raw_body(request: Request, max_bytes: int) -> bytes:
+    """The body's bytes, refused past ``max_bytes`` before more is read."""
     too_large = PayloadTooLarge(
         "payload_too_large", f"request bodies are limited to {max_bytes} bytes"
     )
@@ -40,7 +44,7 @@ async def json_body(request: Request, model: type[M], max_bytes: int) -> M:
         if size > max_bytes:
             raise too_large
         chunks.append(chunk)
-    return model.model_validate_json(b"".join(chunks))
+    return b"".join(chunks)
 
 
 def header_text(request: Request, name: str, max_length: int) -> str | None:

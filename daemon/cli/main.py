@@ -12,6 +12,7 @@ from daemon.cli.chains import chain_group
 from daemon.cli.context import CliContext
 from daemon.cli.orders import address, order
 from daemon.cli.serve import demo, run
+from daemon.cli.tatum import tatum_group
 from daemon.cli.webhooks import webhook
 
 
@@ -31,7 +32,18 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for command in (config_group, db_group, apikey, address, order, webhook, run, demo, chain_group):
+for command in (
+    config_group,
+    db_group,
+    apikey,
+    address,
+    order,
+    webhook,
+    run,
+    demo,
+    chain_group,
+    tatum_group,
+):
     cli.add_command(command)
 
 

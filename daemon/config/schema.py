@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from daemon.config.durations import parse_duration
+from daemon.config.tatum import TatumConfig
 from daemon.config.webhooks import WebhooksConfig
 from daemon.domain.money import parse_percent_ppm
 
@@ -117,13 +118,6 @@ class OrdersConfig(Section):
     @property
     def tolerance_ppm(self) -> int:
         return parse_percent_ppm(self.underpaid_tolerance_percent)
-
-
-class TatumConfig(Section):
-    api_key: SecretStr
-    hmac_secret: SecretStr | None = None
-    notify_url: str | None = None
-    api_url: str = "https://api.tatum.io"
 
 
 class BackendConfig(Section):

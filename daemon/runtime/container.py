@@ -11,6 +11,8 @@ from daemon.config.schema import Config
 from daemon.services.orders import OrderService
 from daemon.services.registry import ChainRegistry
 from daemon.storage.database import Database
+from daemon.tatum.hints import Hints
+from daemon.tatum.wiring import build_hints
 from daemon.watching.engine import ChainWatcher
 from daemon.watching.sources import build_watchers
 from daemon.webhooks.deliveries import DeliveryLog
@@ -32,6 +34,7 @@ class Container:
     clock: Clock
     deliveries: DeliveryLog
     _watchers: dict[str, ChainWatcher] | None = field(default=None, repr=False)
+    _hints: Hints | None = field(default=None, repr=False)
 
     @property
     def watchers(self) -> dict[str, ChainWatcher]:
@@ -39,6 +42,13 @@ class Container:
         if self._watchers is None:
             self._watchers = build_watchers(self.config, self.db, self.orders.changes, self.clock)
         return self._watchers
+
+    @property
+    def tatum_hints(self) -> Hints | None:
+        """Where Tatum's notifications go (None when they are off)."""
+        if self._hints is None:
+            self._hints = build_hints(self.config, self.db, self.watchers)
+        return self._hints
 
     def close(self) -> None:
         self.db.close()

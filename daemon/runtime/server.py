@@ -17,6 +17,7 @@ from daemon.config.schema import split_listen
 from daemon.runtime.container import Container
 from daemon.services.address_allocation import address_gap
 from daemon.storage.migrations import upgrade
+from daemon.tatum.wiring import start_tatum
 from daemon.watching.runner import start_watchers
 from daemon.webhooks.runner import start_webhooks
 
@@ -106,6 +107,9 @@ async def serve(
     webhooks = start_webhooks(container.config.webhooks, container.db, container.clock, stop)
     jobs += [webhooks] if webhooks is not None else []
     jobs += start_watchers(container.watchers, stop)
+    jobs += start_tatum(
+        container.config, container.db, container.clock, container.tatum_hints, stop
+    )
     serving = asyncio.create_task(server.serve(), name="api")
     try:
         while not server.started:

@@ -185,3 +185,16 @@ webhook_attempts = Table(
     Column("response_excerpt", Text(), nullable=True),
     Column("outcome", String(16), nullable=False),
 )
+
+# The Tatum address subscriptions paywatch holds (one per open order's address on a chain
+# watched through Tatum), so that each is deleted when its order closes.
+tatum_subscriptions = Table(
+    "tatum_subscriptions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # Tatum's id
+    Column("chain", String(32), nullable=False),
+    Column("script", LargeBinary(), nullable=False),
+    Column("address", String(100), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("chain", "script"),
+)

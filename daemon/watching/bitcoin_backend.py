@@ -9,7 +9,6 @@ from __future__ import annotations
 from chains.bitcoin.networks import get_network
 from chains.bitcoin.node_rpc import BitcoinRpc
 from chains.bitcoin.source import BitcoinSource
-from chains.watching import ChainSource
 from daemon.config.loading import ConfigError
 from daemon.config.schema import BitcoinChainConfig
 
@@ -25,7 +24,7 @@ DEFAULT_RPC_PORTS = {
 }
 
 
-def build_bitcoin_source(name: str, chain: BitcoinChainConfig) -> ChainSource:
+def build_bitcoin_source(name: str, chain: BitcoinChainConfig) -> BitcoinSource:
     backend = chain.backend
     key = f"chains.{name}.backend"
     if backend.kind != "rpc":

@@ -84,6 +84,12 @@ class ChainWatcher:
         # the watcher by the daemon: each takes the stop event.
         self.companions: list[Callable[[asyncio.Event], Awaitable[None]]] = []
         self._recount = False  # after a reorg, depths are counted again, even deep ones
+        self._nudged = asyncio.Event()
+
+    def nudge(self) -> None:
+        """Look at the chain now, not at the next poll (a verified Tatum notification).
+        A watcher backing off from a failing node keeps its pause."""
+        self._nudged.set()
 
     async def sync_once(self) -> None:
         """Catch up with the node completely; every effect is committed on return."""
@@ -197,6 +203,7 @@ class ChainWatcher:
         backoff; anything else propagates to the supervisor."""
         delay = 1.0
         while not stop.is_set():
+            self._nudged.clear()
             try:
                 await self.sync_once()
                 delay = 1.0
@@ -205,18 +212,24 @@ class ChainWatcher:
                 self.status.failed(str(exc), self.clock())
                 log.warning("chain %s: %s (retrying in %.0fs)", self.chain, exc, delay)
                 wait, delay = delay, min(delay * 2, 60.0)
-            await _until_news(self.source, stop, wait, self.settings.poll_interval)
+            await _until_news(self.source, stop, wait, self.settings.poll_interval, self._nudged)
 
 
 async def _until_news(
-    source: ChainSource, stop: asyncio.Event, pause: float | None, poll: float
+    source: ChainSource,
+    stop: asyncio.Event,
+    pause: float | None,
+    poll: float,
+    nudged: asyncio.Event,
 ) -> None:
-    """Sleep ``pause`` seconds, or until the source has news (at most ``poll``)."""
+    """Sleep ``pause`` seconds, or until the source has news or a nudge (at most ``poll``)."""
     news = asyncio.sleep(pause) if pause is not None else source.wait_for_news(poll)
     tasks: list[asyncio.Future[Any]] = [
         asyncio.ensure_future(stop.wait()),
         asyncio.ensure_future(news),
     ]
+    if pause is None:
+        tasks.append(asyncio.ensure_future(nudged.wait()))
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from chains.endpoints import EndpointPool
 from chains.evm.source import EvmSource, EvmSourceSettings
 from chains.jsonrpc import JsonRpcClient
-from chains.watching import ChainSource
 from daemon.config.loading import ConfigError
 from daemon.config.schema import EvmChainConfig
 
@@ -23,12 +22,7 @@ BLOCK_TIMES = {1: 12.0, 11155111: 12.0, 17000: 12.0, 137: 2.0, 80002: 2.0, 31337
 DEFAULT_BLOCK_TIME = 12.0
 
 
-def build_evm_source(name: str, chain: EvmChainConfig) -> ChainSource:
-    return build_evm_source_of(name, chain)
-
-
-def build_evm_source_of(name: str, chain: EvmChainConfig) -> EvmSource:
-    """As :func:`build_evm_source`, typed as the EVM source (for the balance check)."""
+def build_evm_source(name: str, chain: EvmChainConfig) -> EvmSource:
     backend = chain.backend
     key = f"chains.{name}.backend"
     if backend.kind != "rpc":
@@ -38,10 +32,7 @@ def build_evm_source_of(name: str, chain: EvmChainConfig) -> EvmSource:
             raise ConfigError([f"{key}.{field}: not used by EVM chains"])
     if backend.password is not None and backend.user is None:
         raise ConfigError([f"{key}.password: given without user"])
-    urls = backend.endpoints or [DEFAULT_URL]
-    for i, url in enumerate(urls):
-        if not url.startswith(("http://", "https://")):
-            raise ConfigError([f"{key}.urls[{i}]: an http(s) URL is needed, not {url!r}"])
+    urls = check_http_urls(key, backend.endpoints or [DEFAULT_URL])
     if backend.ws_url is not None and not backend.ws_url.startswith(("ws://", "wss://")):
         raise ConfigError([f"{key}.ws_url: a ws:// or wss:// URL is needed"])
     auth = None
@@ -49,6 +40,18 @@ def build_evm_source_of(name: str, chain: EvmChainConfig) -> EvmSource:
         password = backend.password.get_secret_value() if backend.password is not None else ""
         auth = (backend.user, password)
     clients = [JsonRpcClient(url, auth=auth) for url in urls]
+    return evm_source(chain, clients)
+
+
+def check_http_urls(key: str, urls: list[str]) -> list[str]:
+    for i, url in enumerate(urls):
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError([f"{key}.urls[{i}]: an http(s) URL is needed, not {url!r}"])
+    return urls
+
+
+def evm_source(chain: EvmChainConfig, clients: list[JsonRpcClient]) -> EvmSource:
+    """The source over these endpoints (a node's, or Tatum's gateway), failing over in order."""
     block_time = BLOCK_TIMES.get(chain.chain_id, DEFAULT_BLOCK_TIME)
     pool = EndpointPool(clients, [c.url for c in clients], block_time=block_time)
     settings = EvmSourceSettings(
@@ -56,5 +59,5 @@ def build_evm_source_of(name: str, chain: EvmChainConfig) -> EvmSource:
         tokens={token.contract: symbol for symbol, token in chain.tokens.items()},
         block_time=block_time,
     )
-    poll = backend.poll_interval.total_seconds()
-    return EvmSource(pool, settings, ws_url=backend.ws_url, poll_interval=poll)
+    poll = chain.backend.poll_interval.total_seconds()
+    return EvmSource(pool, settings, ws_url=chain.backend.ws_url, poll_interval=poll)

@@ -9,7 +9,13 @@ from datetime import datetime
 
 from chains.evm.source import EvmSource
 from chains.watching import ChainSource
-from daemon.config.schema import BitcoinChainConfig, ChainConfig, Config, EvmChainConfig
+from daemon.config.schema import (
+    BitcoinChainConfig,
+    ChainConfig,
+    Config,
+    EvmChainConfig,
+)
+from daemon.config.tatum import TatumConfig
 from daemon.services.order_changes import OrderChanges
 from daemon.storage.database import Database
 from daemon.watching.balance_check import BalanceCheck
@@ -18,11 +24,14 @@ from daemon.watching.engine import ChainWatcher, WatcherSettings
 log = logging.getLogger(__name__)
 
 
-def build_source(name: str, chain: ChainConfig) -> ChainSource | None:
-    """The chain's adapter, or None where its backend kind has none yet."""
-    if chain.backend.kind != "rpc":
-        log.warning("chain %s: backend %s is not watched by this version", name, chain.backend.kind)
-        return None
+def build_source(
+    name: str, chain: ChainConfig, tatum: TatumConfig | None = None
+) -> ChainSource | None:
+    """The chain's adapter, or None where nothing says where its node is."""
+    if chain.backend.kind == "tatum":
+        from daemon.watching.tatum_backend import build_tatum_source
+
+        return build_tatum_source(name, chain, tatum)
     if chain.backend.url is None and not chain.backend.urls:
         log.warning("chains.%s.backend.url is not set: %s is not watched", name, name)
         return None
@@ -30,9 +39,9 @@ def build_source(name: str, chain: ChainConfig) -> ChainSource | None:
         from daemon.watching.bitcoin_backend import build_bitcoin_source
 
         return build_bitcoin_source(name, chain)
-    from daemon.watching.evm_backend import build_evm_source_of
+    from daemon.watching.evm_backend import build_evm_source
 
-    return build_evm_source_of(name, chain)
+    return build_evm_source(name, chain)
 
 
 def build_watchers(
@@ -40,7 +49,7 @@ def build_watchers(
 ) -> dict[str, ChainWatcher]:
     watchers = {}
     for name, chain in config.chains.items():
-        source = build_source(name, chain)
+        source = build_source(name, chain, config.tatum)
         if source is None:
             continue
         settings = WatcherSettings(

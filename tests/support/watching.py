@@ -33,7 +33,7 @@ def temp_container(config_text: Callable[[str], str]) -> Iterator[Container]:
 
 def chain_watcher(container: Container, chain: str, **settings: Any) -> ChainWatcher:
     """The configured chain's watcher, its source built from the config as in the daemon."""
-    source = build_source(chain, container.config.chains[chain])
+    source = build_source(chain, container.config.chains[chain], container.config.tatum)
     assert source is not None, f"chain {chain} has no source"
     return ChainWatcher(
         chain=chain,

@@ -1,0 +1,1 @@
+"""Watching chains through Tatum: subscriptions, notifications (hints) and their CLI."""

@@ -1,0 +1,110 @@
+"""Builds the Tatum parts from config, and runs them as the daemon's tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from chains.bitcoin.addresses import decode_address
+from chains.bitcoin.networks import get_network
+from chains.bitcoin.source import BitcoinSource
+from chains.evm.addresses import parse_address
+from chains.evm.source import EvmSource
+from chains.tatum.api import TatumApi
+from chains.tatum.networks import TatumNetwork
+from daemon.config.schema import BitcoinChainConfig, Config
+from daemon.storage.database import Database
+from daemon.tatum.hints import HintChain, Hints
+from daemon.tatum.keeper import SubscriptionKeeper
+from daemon.watching.engine import ChainWatcher
+from daemon.watching.tatum_backend import tatum_network_of
+
+log = logging.getLogger("paywatch.tatum")
+
+
+def tatum_networks(config: Config) -> dict[str, TatumNetwork]:
+    """Chains watched through Tatum that its subscription API serves, by name."""
+    found = {}
+    for name, chain in config.chains.items():
+        if chain.backend.kind != "tatum":
+            continue
+        network = tatum_network_of(chain)
+        if network is None:
+            log.warning("chain %s: Tatum sends no notifications for it; it is polled", name)
+        else:
+            found[name] = network
+    return found
+
+
+def tatum_api(config: Config) -> TatumApi:
+    assert config.tatum is not None
+    return TatumApi(config.tatum.api_url, config.tatum.api_key.get_secret_value())
+
+
+def build_hints(config: Config, db: Database, watchers: Mapping[str, ChainWatcher]) -> Hints | None:
+    """The notification desk, or None when notifications are off (no notify_url)."""
+    tatum = config.tatum
+    if tatum is None or not tatum.notifications or tatum.hmac_secret is None:
+        return None
+    chains = {}
+    for name in tatum_networks(config):
+        watcher = watchers.get(name)
+        chain = config.chains[name]
+        source = watcher.source if watcher is not None else None
+        if watcher is None or not isinstance(source, EvmSource | BitcoinSource):
+            continue
+        if isinstance(chain, BitcoinChainConfig):
+            network = get_network(chain.type, chain.network)
+            script_of: Callable[[str], bytes] = functools.partial(decode_address, network=network)
+        else:
+            script_of = parse_address
+        chains[name] = HintChain(
+            name=name,
+            script_of=script_of,
+            locate=source.locate,
+            nudge=watcher.nudge,
+            mempool_counts=isinstance(chain, BitcoinChainConfig),
+        )
+    return Hints(db, chains, [tatum.hmac_secret.get_secret_value()])
+
+
+def start_tatum(
+    config: Config,
+    db: Database,
+    clock: Callable[[], datetime],
+    hints: Hints | None,
+    stop: asyncio.Event,
+) -> list[asyncio.Task[None]]:
+    """The hint checker and the subscription keeper, when Tatum notifications are on."""
+    tatum = config.tatum
+    if tatum is None or not tatum_networks(config):
+        return []
+    if hints is None or tatum.notify_url is None:
+        log.info("tatum: notifications off (no tatum.notify_url); Tatum chains are polled")
+        return []
+    secret = tatum.hmac_secret.get_secret_value() if tatum.hmac_secret is not None else None
+    keeper = SubscriptionKeeper(
+        db,
+        tatum_api(config),
+        tatum_networks(config),
+        tatum.notify_url,
+        clock,
+        reconcile_interval=tatum.reconcile_interval.total_seconds(),
+        hmac_secret=secret,
+    )
+
+    async def keep() -> None:
+        db.add_commit_listener(keeper.wake)
+        try:
+            await keeper.run(stop)
+        finally:
+            db.remove_commit_listener(keeper.wake)
+            await keeper.api.aclose()
+
+    return [
+        asyncio.create_task(keep(), name="tatum-subscriptions"),
+        asyncio.create_task(hints.run(stop), name="tatum-hints"),
+    ]

@@ -1,0 +1,65 @@
+"""Config → a chain source over Tatum's RPC gateway (``backend: {kind: tatum}``).
+
+The gateway speaks the node's own JSON-RPC, so the same adapters as for a self-hosted
+node serve it (:class:`~chains.evm.source.EvmSource`, :class:`~chains.bitcoin.source.
+BitcoinSource`); only the address and the ``x-api-key`` header differ. The gateway URL
+comes from the chain and network (``https://ethereum-mainnet.gateway.tatum.io``) unless
+``backend.url`` names one (a regtest chain, or a stand-in in tests).
+"""
+
+from __future__ import annotations
+
+from chains.bitcoin.networks import get_network
+from chains.bitcoin.node_rpc import BitcoinRpc
+from chains.bitcoin.source import BitcoinSource
+from chains.jsonrpc import JsonRpcClient
+from chains.tatum.networks import TatumNetwork, bitcoin_network, evm_network
+from chains.watching import ChainSource
+from daemon.config.loading import ConfigError
+from daemon.config.schema import BitcoinChainConfig, ChainConfig
+from daemon.config.tatum import TatumConfig
+from daemon.watching.evm_backend import check_http_urls, evm_source
+
+_NODE_ONLY = ("cookie_file", "user", "password", "zmq")
+
+
+def tatum_network_of(chain: ChainConfig) -> TatumNetwork | None:
+    if isinstance(chain, BitcoinChainConfig):
+        return bitcoin_network(chain.type, chain.network)
+    return evm_network(chain.chain_id)
+
+
+def gateway_urls(name: str, chain: ChainConfig) -> list[str]:
+    key = f"chains.{name}.backend"
+    if chain.backend.endpoints:
+        return check_http_urls(key, chain.backend.endpoints)
+    network = tatum_network_of(chain)
+    derived = network.gateway_url if network is not None else None
+    if derived is None:
+        what = (
+            f"{chain.type} {chain.network}"
+            if isinstance(chain, BitcoinChainConfig)
+            else f"chain id {chain.chain_id}"
+        )
+        raise ConfigError([f"{key}.url: Tatum has no gateway for {what}; give its URL"])
+    return [derived]
+
+
+def build_tatum_source(name: str, chain: ChainConfig, tatum: TatumConfig | None) -> ChainSource:
+    key = f"chains.{name}.backend"
+    if tatum is None:
+        raise ConfigError([f"{key}.kind is tatum but there is no tatum: section"])
+    for field in _NODE_ONLY:
+        if getattr(chain.backend, field) is not None:
+            raise ConfigError([f"{key}.{field}: not used with Tatum (its API key is the login)"])
+    urls = gateway_urls(name, chain)
+    headers = {"x-api-key": tatum.api_key.get_secret_value()}
+    if isinstance(chain, BitcoinChainConfig):
+        nodes = [BitcoinRpc(url, headers=headers) for url in urls]
+        network = get_network(chain.type, chain.network)
+        return BitcoinSource(nodes, network=network, asset=chain.symbol)
+    if chain.backend.ws_url is not None and not chain.backend.ws_url.startswith(
+        ("ws://", "wss://")
+    ):
+        raise ConfigError([f"{key}.ws_url: a ws:// or wss:// URL is needed"])
+    return evm_source(chain, [JsonRpcClient(url, headers=headers) for url in urls])
