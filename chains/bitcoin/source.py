@@ -41,6 +41,7 @@ from chains.watching import (
 
 log = logging.getLogger(__name__)
 
+_HINTS_KEPT = 10_000
 _THREAD_THRESHOLD = 400_000  # hex characters: parse bigger batches in a worker thread
 
 
@@ -57,6 +58,7 @@ class BitcoinSource:
         blocks_per_request: int = 8,
         mempool_cache: int = 300_000,
         zmq_quiet_after: float | None = None,
+        mempool_hinted_only: bool = False,
     ) -> None:
         if blocks_per_request < 1:
             raise ValueError("blocks_per_request must be at least 1")
@@ -76,6 +78,10 @@ class BitcoinSource:
         self._last_tip: str | None = None
         self.zmq_missed_blocks = 0  # new tips found by polling that ZMQ had not announced
         self._zmq_behind = False
+        # Behind a metered gateway (Tatum) the mempool's transactions are not all fetched:
+        # only those a notification named (see :meth:`hint`).
+        self._hinted_only = mempool_hinted_only
+        self._hinted: dict[str, None] = {}
 
     # --- ChainSource ---------------------------------------------------------------
 
@@ -264,8 +270,16 @@ class BitcoinSource:
 
     # --- mempool and ZMQ -----------------------------------------------------------
 
+    def hint(self, txid: str) -> None:
+        """Fetch this mempool transaction at the next poll (``mempool_hinted_only``)."""
+        self._hinted[txid] = None
+        while len(self._hinted) > _HINTS_KEPT:
+            del self._hinted[next(iter(self._hinted))]
+
     async def _fetch_unseen(self, node: BitcoinRpc, txids: list[str]) -> None:
         missing = [t for t in txids if t not in self._seen]
+        if self._hinted_only:
+            missing = [t for t in missing if t in self._hinted]
         if not missing:
             return
         answers = await node.batch([("getrawtransaction", [t, False]) for t in missing])

@@ -50,7 +50,8 @@ class HintChain:
     script_of: Callable[[str], bytes]  # address -> script; ValueError for another format
     locate: Callable[[str, int | None], Awaitable[TxLocation | None]]
     nudge: Callable[[], None]
-    mempool_counts: bool  # Bitcoin family: an unconfirmed payment is worth a look
+    # Bitcoin family: an unconfirmed payment counts; the source fetches what it is told.
+    remember_unconfirmed: Callable[[str], None] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +156,10 @@ class Hints:
                 log.warning("tatum: %s (notified on %s) is not on chain", note.tx_id, hint.chain)
             return
         self._count("on_chain")
-        if where.confirmed or chain.mempool_counts:
+        if where.confirmed:
+            chain.nudge()
+        elif chain.remember_unconfirmed is not None:
+            chain.remember_unconfirmed(note.tx_id)
             chain.nudge()
 
     def _requeue(self, hint: _Hint) -> None:

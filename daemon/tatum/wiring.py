@@ -66,7 +66,7 @@ def build_hints(config: Config, db: Database, watchers: Mapping[str, ChainWatche
             script_of=script_of,
             locate=source.locate,
             nudge=watcher.nudge,
-            mempool_counts=isinstance(chain, BitcoinChainConfig),
+            remember_unconfirmed=source.hint if isinstance(source, BitcoinSource) else None,
         )
     return Hints(db, chains, [tatum.hmac_secret.get_secret_value()])
 

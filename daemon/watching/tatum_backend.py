@@ -57,7 +57,8 @@ def build_tatum_source(name: str, chain: ChainConfig, tatum: TatumConfig | None)
     if isinstance(chain, BitcoinChainConfig):
         nodes = [BitcoinRpc(url, headers=headers) for url in urls]
         network = get_network(chain.type, chain.network)
-        return BitcoinSource(nodes, network=network, asset=chain.symbol)
+        # Every mempool transaction fetched would cost credits: only those Tatum named.
+        return BitcoinSource(nodes, network=network, asset=chain.symbol, mempool_hinted_only=True)
     if chain.backend.ws_url is not None and not chain.backend.ws_url.startswith(
         ("ws://", "wss://")
     ):

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from chains.bitcoin.source import BitcoinSource
 from daemon.storage.tables import chain_blocks
 from daemon.watching.engine import ChainWatcher
 from tests.integration.evm.watching import order, state
@@ -142,14 +143,27 @@ def run_in_thread(watcher: ChainWatcher) -> tuple[Callable[[], None], threading.
 def test_an_ltc_order_goes_through_the_mempool_to_paid_through_the_gateway(
     standin: TatumStandin, litecoind: Litecoind, loop: asyncio.AbstractEventLoop
 ) -> None:
+    """Fetching every mempool transaction through Tatum would cost credits for each: only
+    those a notification named are fetched; the rest count from their block."""
     gateway = ltc_gateway(standin, litecoind)
     with tatum_container(standin, ltc=gateway) as c:
         watcher = chain_watcher(c, "ltc", start_height=litecoind.height())
+        assert isinstance(watcher.source, BitcoinSource)
         loop.run_until_complete(watcher.sync_once())
         o = order(c, "ltc", "LTC", "0.3", "ltc")
-        litecoind.send(o["address"], Decimal("0.3"))
+        txid = litecoind.send(o["address"], Decimal("0.3"))
+        litecoind.send(litecoind.new_address(), Decimal("0.1"))  # someone else's
+        start = len(standin.gateway_log)
+        loop.run_until_complete(watcher.sync_once())
+        assert state(c, o["id"])[0] == "pending"
+        fetched = [m for call in standin.gateway_log[start:] for m in call.methods]
+        assert "getrawtransaction" not in fetched
+        watcher.source.hint(txid)  # what a verified notification does
+        start = len(standin.gateway_log)
         loop.run_until_complete(watcher.sync_once())
         assert state(c, o["id"]) == ("processing", "none", 30_000_000)
+        fetched = [m for call in standin.gateway_log[start:] for m in call.methods]
+        assert fetched.count("getrawtransaction") == 1
         litecoind.mine(1)
         loop.run_until_complete(watcher.sync_once())
         assert state(c, o["id"]) == ("paid", "none", 30_000_000)
