@@ -22,6 +22,7 @@ from daemon.watching.balance_check import BalanceCheck
 from daemon.watching.engine import ChainWatcher, WatcherSettings
 
 log = logging.getLogger(__name__)
+TATUM_BALANCE_CHECK_SECONDS = 600.0
 
 
 def build_source(
@@ -64,6 +65,11 @@ def build_watchers(
                 name, source, db, changes, clock, native_symbol=chain.native_asset.symbol
             )
             interval = chain.balance_check_interval.total_seconds()
+            if (
+                chain.backend.kind == "tatum"
+                and "balance_check_interval" not in chain.model_fields_set
+            ):
+                interval = TATUM_BALANCE_CHECK_SECONDS  # two metered calls per open address
             watcher.companions.append(functools.partial(check.run, interval=interval))
         watchers[name] = watcher
     return watchers
