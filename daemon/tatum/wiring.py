@@ -32,9 +32,7 @@ def tatum_networks(config: Config) -> dict[str, TatumNetwork]:
         if chain.backend.kind != "tatum":
             continue
         network = tatum_network_of(chain)
-        if network is None:
-            log.warning("chain %s: Tatum sends no notifications for it; it is polled", name)
-        else:
+        if network is not None:
             found[name] = network
     return found
 
@@ -80,7 +78,11 @@ def start_tatum(
 ) -> list[asyncio.Task[None]]:
     """The hint checker and the subscription keeper, when Tatum notifications are on."""
     tatum = config.tatum
-    if tatum is None or not tatum_networks(config):
+    networks = tatum_networks(config)
+    for name, chain in config.chains.items():
+        if chain.backend.kind == "tatum" and name not in networks:
+            log.warning("chain %s: Tatum has no notifications for it; it is polled", name)
+    if tatum is None or not networks:
         return []
     if hints is None or tatum.notify_url is None:
         log.info("tatum: notifications off (no tatum.notify_url); Tatum chains are polled")
@@ -89,7 +91,7 @@ def start_tatum(
     keeper = SubscriptionKeeper(
         db,
         tatum_api(config),
-        tatum_networks(config),
+        networks,
         tatum.notify_url,
         clock,
         reconcile_interval=tatum.reconcile_interval.total_seconds(),
