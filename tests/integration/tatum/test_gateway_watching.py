@@ -15,7 +15,7 @@ from sqlalchemy import select
 from chains.bitcoin.source import BitcoinSource
 from daemon.storage.tables import chain_blocks
 from daemon.watching.engine import ChainWatcher
-from tests.integration.evm.watching import order, state
+from tests.integration.evm.watching import events_of, order, state
 from tests.integration.tatum.conftest import evm_gateway, ltc_gateway
 from tests.integration.tatum.daemon import eventually, tatum_container
 from tests.support.anvil import ACCOUNTS, Anvil, call_data, load_artifact
@@ -167,4 +167,28 @@ def test_an_ltc_order_goes_through_the_mempool_to_paid_through_the_gateway(
         litecoind.mine(1)
         loop.run_until_complete(watcher.sync_once())
         assert state(c, o["id"]) == ("paid", "none", 30_000_000)
+        loop.run_until_complete(watcher.source.aclose())
+
+
+def test_a_reorg_seen_through_the_gateway_reverses_only_the_vanished_payment(
+    standin: TatumStandin, anvil: Anvil, loop: asyncio.AbstractEventLoop
+) -> None:
+    gateway = evm_gateway(standin, anvil)
+    with tatum_container(standin, eth=gateway) as c:
+        watcher = chain_watcher(c, "eth", start_height=anvil.height())
+        loop.run_until_complete(watcher.sync_once())
+        dropped = order(c, "eth", "ETH", "1", "dropped")
+        moved = order(c, "eth", "ETH", "1", "moved")
+        tx = anvil.send(moved["address"], ETHER)
+        anvil.send(dropped["address"], ETHER)
+        anvil.mine(2)
+        loop.run_until_complete(watcher.sync_once())
+        assert state(c, dropped["id"])[0] == "paid"
+        raw = anvil.rpc("eth_getRawTransactionByHash", tx)
+        anvil.rpc("anvil_reorg", 4, [[raw, 2]])  # the same transaction, two blocks later
+        anvil.mine(2)
+        loop.run_until_complete(watcher.sync_once())
+        assert state(c, dropped["id"]) == ("pending", "none", 0)
+        assert events_of(c, dropped["id"])[-1] == "order.payment_reversed"
+        assert state(c, moved["id"]) == ("paid", "none", ETHER)
         loop.run_until_complete(watcher.source.aclose())
