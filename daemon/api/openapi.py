@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from daemon.api.schemas import STATUSES, CreateOrderBody, ErrorBody, Order, OrderList
+from daemon.api.tatum import tatum_paths
 from daemon.api.webhooks import delivery_paths
 
 _ERROR_TEXT = {
@@ -120,33 +121,7 @@ def openapi_document() -> dict[str, Any]:
             }
         }
     paths.update(delivery_paths(schemas.ref, errors, _query, _json, order_id))
-    taken = {
-        "type": "object",
-        "properties": {
-            "status": {"type": "string", "enum": ["accepted", "duplicate", "ignored"]},
-            "tx_id": {"type": "string"},
-        },
-    }
-    paths["/v1/tatum/notifications"] = {
-        "post": {
-            "summary": "Tatum's address notifications (x-payload-hash HMAC, no API key)",
-            "description": "Verified, then taken only as a hint: the transaction is "
-            "checked on chain and credited by the chain's watcher.",
-            "operationId": "tatum_notification",
-            "security": [],
-            "parameters": [
-                {
-                    "name": "x-payload-hash",
-                    "in": "header",
-                    "required": True,
-                    "schema": {"type": "string"},
-                    "description": "base64(HMAC-SHA512(tatum.hmac_secret, body))",
-                }
-            ],
-            "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
-            "responses": {"200": _json(taken, "Taken"), **errors(400, 401, 404, 413)},
-        }
-    }
+    paths.update(tatum_paths(errors, _json))
     health = {"type": "object", "properties": {"status": {"type": "string"}}}
     paths["/healthz"] = {
         "get": {"summary": "Alive", "security": [], "responses": {"200": _json(health, "OK")}}

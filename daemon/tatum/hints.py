@@ -95,10 +95,10 @@ class Hints:
         if digest in self._seen:
             self._seen.move_to_end(digest)
             return self._count("duplicate")
-        self._seen[digest] = None
+        chains = await self.db.run_read(lambda conn: self._chains_of(conn, note))
+        self._seen[digest] = None  # only once taken: a failed lookup may be retried
         while len(self._seen) > REMEMBERED:
             self._seen.popitem(last=False)
-        chains = await self.db.run_read(lambda conn: self._chains_of(conn, note))
         if not chains:
             log.info("tatum: notification for %s names no order's address", note.tx_id)
             return self._count("ignored")
@@ -136,7 +136,10 @@ class Hints:
             if not getter.done():
                 getter.cancel()
                 break
-            await self._verify(getter.result())
+            try:
+                await self._verify(getter.result())
+            except Exception:  # a hint is only a hint: the desk goes on
+                log.exception("tatum: checking a notification failed")
 
     async def _verify(self, hint: _Hint) -> None:
         chain = self.chains[hint.chain]

@@ -166,8 +166,11 @@ class SubscriptionKeeper:
                     reconciled_at = time.monotonic()
                 await self.sync()
                 delay = 1.0
-            except (TatumUnavailable, TatumError) as exc:
-                log.warning("tatum: %s (retrying in %.0fs)", exc, delay)
+            except Exception as exc:  # Tatum down or refusing, or the database
+                if isinstance(exc, TatumUnavailable | TatumError):
+                    log.warning("tatum: %s (retrying in %.0fs)", exc, delay)
+                else:
+                    log.exception("tatum: keeping subscriptions failed (retrying in %.0fs)", delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
                 delay = min(delay * 2, 300.0)
