@@ -27,9 +27,7 @@ def upgrade() -> None:
         sa.Column("address", sa.String(length=100), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tatum_subscriptions")),
-        sa.UniqueConstraint(
-            "chain", "script", name=op.f("uq_tatum_subscriptions_chain_script")
-        ),
+        sa.UniqueConstraint("chain", "script", name=op.f("uq_tatum_subscriptions_chain_script")),
     )
 
 
