@@ -96,11 +96,14 @@ class SubscriptionKeeper:
                 wanted.address, network.code, self.notify_url, testnet=network.testnet
             )
         except TatumError as exc:
-            if exc.status in (401, 403):
+            if "exists" in exc.code:  # made by a run that crashed before recording it
+                self._refused.add((wanted.chain, wanted.script))  # unless it is adopted now
+                await self.reconcile()
+                return 0
+            if exc.status == 401:
                 raise  # the API key is wrong: nothing else will work either
             log.error("tatum: no subscription for %s on %s: %s", wanted.address, wanted.chain, exc)
             self._refused.add((wanted.chain, wanted.script))
-            await self.reconcile()  # it may exist already (made by a crashed run)
             return 0
         try:
             await self.db.run(lambda c: rows.record(c, sub_id, wanted, self.clock()))

@@ -4,6 +4,7 @@ reconciled at start-up, and shown (and pruned) by `paywatch tatum subscriptions`
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from tests.integration.tatum.daemon import (
     tatum_yaml,
 )
 from tests.support.anvil import Anvil, free_port
+from tests.support.keys import ETH_FIRST
 from tests.support.server import running_api
 from tests.support.tatum_standin import TatumStandin
 
@@ -84,7 +86,7 @@ def test_each_open_order_has_one_subscription_for_as_long_as_it_is_open(
         anvil.send(b["address"], 10**18)
         eventually(lambda: get_order(api, b["id"])["status"] == "paid", what="b paid")
         eventually(lambda: not subscriptions_of(standin, b["address"]), what="b's deletion")
-        assert rows_held(api.container) == {}
+        eventually(lambda: rows_held(api.container) == {}, what="the rows forgotten")
         c = create_order(api, "eth", "ETH", "1", "c")
         eventually(lambda: subscriptions_of(standin, c["address"]), what="c subscribed")
         assert len(standin.subscriptions) == 1
@@ -114,6 +116,21 @@ def test_start_up_adopts_deletes_and_creates_until_tatum_matches_the_open_orders
             assert subscriptions_of(standin, left_over["address"]) == [leftover_id]  # adopted
             assert rows_held(c)[left_over["address"]] == leftover_id
             assert len(ids) == 3
+
+
+def test_a_subscription_tatum_already_has_is_adopted_not_duplicated(
+    standin: TatumStandin, anvil: Anvil
+) -> None:
+    gateway = evm_gateway(standin, anvil)
+    with tatum_daemon(standin, eth=gateway, start_heights={"eth": anvil.height()}) as api:
+        eventually(lambda: standin.hmac_secret is not None, what="the start-up reconcile")
+        time.sleep(0.5)
+        notify_url = f"{api.base_url}/v1/tatum/notifications"
+        existing = subscribe_at_tatum(standin, ETH_FIRST, notify_url)  # the next address
+        order = create_order(api, "eth", "ETH", "1", "first")
+        assert order["address"] == ETH_FIRST
+        eventually(lambda: rows_held(api.container) == {ETH_FIRST: existing}, what="adopted")
+        assert subscriptions_of(standin, ETH_FIRST) == [existing]
 
 
 def test_the_cli_lists_and_prunes_only_what_no_open_order_needs(
