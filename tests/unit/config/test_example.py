@@ -13,8 +13,8 @@ from daemon.config.schema import (
     BitcoinChainConfig,
     Config,
     EvmChainConfig,
-    TatumConfig,
 )
+from daemon.config.tatum import TatumConfig
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "config.example.yaml"
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
