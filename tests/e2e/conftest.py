@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,16 @@ class Installation:
                 time.sleep(0.05)
         raise AssertionError(f"paywatch run did not answer: {self.log()}")
 
+    @contextmanager
+    def running(self) -> Iterator[httpx.Client]:
+        """Migrate, make an API key, start `paywatch run`; a client that sends the key."""
+        self.cli("db", "upgrade")
+        key = self.cli_json("apikey", "create")["key"]
+        self.start()
+        auth = {"Authorization": f"Bearer {key}"}
+        with httpx.Client(base_url=self.base_url, headers=auth, timeout=10) as client:
+            yield client
+
     def log(self) -> str:
         path = self.workdir / "daemon.log"
         return path.read_text(errors="replace") if path.exists() else ""
@@ -78,6 +89,16 @@ class Installation:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(10)
+
+
+def wait_for(client: httpx.Client, order_id: str, status: str, deadline: float = 30) -> Any:
+    """The order's view once it has ``status`` (or the last one seen after ``deadline``)."""
+    end = time.monotonic() + deadline
+    while True:
+        view = client.get(f"/v1/orders/{order_id}").json()
+        if view["status"] == status or time.monotonic() > end:
+            return view
+        time.sleep(0.1)
 
 
 @pytest.fixture

@@ -7,14 +7,12 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from chains.bitcoin.deriver import BitcoinDeriver
 from chains.bitcoin.networks import get_network
-from tests.e2e.conftest import Installation
+from tests.e2e.conftest import Installation, wait_for
 from tests.support.keys import BTC_REGTEST_VPUB
 from tests.support.litecoind import Litecoind, litecoind_available, litecoind_node
 from tests.support.postgres import free_port
@@ -61,26 +59,13 @@ def litecoin_address(chain: str, index: int) -> str:
     return deriver.derive(index).address
 
 
-def wait_for(client: httpx.Client, order_id: str, status: str, deadline: float = 30) -> Any:
-    end = time.monotonic() + deadline
-    while True:
-        view = client.get(f"/v1/orders/{order_id}").json()
-        if view["status"] == status or time.monotonic() > end:
-            return view
-        time.sleep(0.1)
-
-
 def test_btc_and_ltc_orders_go_through_processing_to_paid(tmp_path: Path) -> None:
     with litecoind_node() as node, webhook_receiver(SECRET) as store:
         node.fund()
         inst = Installation(tmp_path, free_port())
         inst.config.write_text(config_text(tmp_path / "p.db", inst.port, node, store.url))
         try:
-            inst.cli("db", "upgrade")
-            key = inst.cli_json("apikey", "create")["key"]
-            inst.start()
-            auth = {"Authorization": f"Bearer {key}"}
-            with httpx.Client(base_url=inst.base_url, headers=auth, timeout=10) as client:
+            with inst.running() as client:
                 made = {}
                 for chain, (_, _, asset) in CHAINS.items():
                     body = {"order_id": chain, "chain": chain, "asset": asset, "amount": "0.5"}

@@ -4,15 +4,13 @@ pending to paid; `chain status` and `chain rescan` see the same chains."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.e2e.conftest import Installation
+from tests.e2e.conftest import Installation, wait_for
 from tests.support.anvil import ACCOUNTS, Anvil, anvil_available, anvil_node, call_data
 from tests.support.anvil import load_artifact as artifact
 from tests.support.keys import ETH_XPUB
@@ -51,15 +49,6 @@ def two_chains() -> Iterator[tuple[Anvil, Anvil]]:
         yield eth, polygon
 
 
-def wait_for(client: httpx.Client, order_id: str, status: str, deadline: float = 30) -> Any:
-    end = time.monotonic() + deadline
-    while True:
-        view = client.get(f"/v1/orders/{order_id}").json()
-        if view["status"] == status or time.monotonic() > end:
-            return view
-        time.sleep(0.1)
-
-
 def test_orders_on_two_evm_chains_get_paid(tmp_path: Path, two_chains: tuple[Anvil, Anvil]) -> None:
     eth, polygon = two_chains
     token = eth.deploy(artifact("TestToken"))
@@ -67,11 +56,7 @@ def test_orders_on_two_evm_chains_get_paid(tmp_path: Path, two_chains: tuple[Anv
     inst = Installation(tmp_path, free_port())
     inst.config.write_text(evm_config(tmp_path / "p.db", inst.port, eth, polygon, token))
     try:
-        inst.cli("db", "upgrade")
-        key = inst.cli_json("apikey", "create")["key"]
-        inst.start()
-        auth = {"Authorization": f"Bearer {key}"}
-        with httpx.Client(base_url=inst.base_url, headers=auth, timeout=10) as client:
+        with inst.running() as client:
 
             def order(chain: str, asset: str, amount: str) -> Any:
                 body = {

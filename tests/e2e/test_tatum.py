@@ -8,13 +8,11 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
-from tests.e2e.conftest import Installation
-from tests.integration.tatum.conftest import API_KEY
+from tests.e2e.conftest import Installation, wait_for
+from tests.integration.tatum.conftest import API_KEY, evm_gateway, ltc_gateway
 from tests.integration.tatum.daemon import tatum_yaml
 from tests.support.anvil import anvil_available, anvil_node
 from tests.support.litecoind import litecoind_available, litecoind_node
@@ -28,15 +26,6 @@ pytestmark = [
 POLL = "30s"
 
 
-def wait_for(client: httpx.Client, order_id: str, status: str, deadline: float = 20) -> Any:
-    end = time.monotonic() + deadline
-    while True:
-        view = client.get(f"/v1/orders/{order_id}").json()
-        if view["status"] == status or time.monotonic() > end:
-            return view
-        time.sleep(0.1)
-
-
 def test_an_eth_and_an_ltc_order_are_paid_through_tatum(tmp_path: Path) -> None:
     with (
         tatum_standin(API_KEY) as standin,
@@ -44,22 +33,8 @@ def test_an_eth_and_an_ltc_order_are_paid_through_tatum(tmp_path: Path) -> None:
         litecoind_node() as node,
     ):
         node.fund()
-        eth = standin.add_gateway(
-            "ethereum-mainnet",
-            anvil.url,
-            kind="evm",
-            chain_code="ETH",
-            tatum_chain="ethereum-mainnet",
-        )
-        ltc = standin.add_gateway(
-            "litecoin-core-testnet",
-            node.url,
-            kind="bitcoin",
-            auth=(node.user, node.password),
-            chain_code="LTC",
-            testnet=True,
-            tatum_chain="litecoin-core-testnet",
-        )
+        eth = evm_gateway(standin, anvil)
+        ltc = ltc_gateway(standin, node)
         inst = Installation(tmp_path, free_port())
         starts = {"eth": anvil.height(), "ltc": node.height()}
         inst.config.write_text(
@@ -74,11 +49,7 @@ def test_an_eth_and_an_ltc_order_are_paid_through_tatum(tmp_path: Path) -> None:
             )
         )
         try:
-            inst.cli("db", "upgrade")
-            key = inst.cli_json("apikey", "create")["key"]
-            inst.start()
-            auth = {"Authorization": f"Bearer {key}"}
-            with httpx.Client(base_url=inst.base_url, headers=auth, timeout=10) as client:
+            with inst.running() as client:
                 made = {}
                 for chain, asset in (("eth", "ETH"), ("ltc", "LTC")):
                     body = {"order_id": chain, "chain": chain, "asset": asset, "amount": "0.5"}
@@ -97,7 +68,7 @@ def test_an_eth_and_an_ltc_order_are_paid_through_tatum(tmp_path: Path) -> None:
                 assert wait_for(client, made["ltc"]["id"], "processing")["status"] == "processing"
                 node.mine(1)
                 for order in made.values():
-                    view = wait_for(client, order["id"], "paid")
+                    view = wait_for(client, order["id"], "paid", 20)
                     assert view["status"] == "paid", (view, inst.log())
                     assert view["received_confirmed"] == "0.5"
                 assert time.monotonic() - started < 20  # well inside one 30 s poll

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from daemon.runtime.container import Container
 from daemon.storage.tables import events, orders, transfers
-from tests.integration.tatum.conftest import API_KEY
-from tests.support.anvil import free_port
+from tests.integration.tatum.conftest import API_KEY, evm_gateway
+from tests.support.anvil import Anvil, free_port
 from tests.support.keys import BTC_REGTEST_VPUB, ETH_XPUB
 from tests.support.server import RunningApi, running_api
 from tests.support.tatum_standin import TatumStandin
@@ -84,6 +84,20 @@ def tatum_daemon(standin: TatumStandin, **chains: Any) -> Iterator[RunningApi]:
     """The daemon (API, watchers, subscriptions, hints) in a thread of the test process."""
     with tatum_container(standin, **chains) as container, running_api(container) as api:
         yield api
+
+
+@contextmanager
+def eth_daemon(standin: TatumStandin, anvil: Anvil, *, poll: str) -> Iterator[RunningApi]:
+    """The daemon watching ``anvil`` (chain id 1) through the stand-in, from its tip."""
+    gateway = evm_gateway(standin, anvil)
+    with tatum_daemon(
+        standin, eth=gateway, poll=poll, start_heights={"eth": anvil.height()}
+    ) as api:
+        yield api
+
+
+def subscribed(standin: TatumStandin, address: str) -> bool:
+    return any(s.address.lower() == address.lower() for s in standin.subscriptions)
 
 
 def create_order(api: RunningApi, chain: str, asset: str, amount: str, ref: str) -> Any:

@@ -12,14 +12,14 @@ from typing import Any
 import httpx
 
 from chains.tatum.notification import payload_hash
-from tests.integration.tatum.conftest import evm_gateway
 from tests.integration.tatum.daemon import (
     HMAC_SECRET,
     create_order,
+    eth_daemon,
     eventually,
     get_order,
     snapshot,
-    tatum_daemon,
+    subscribed,
 )
 from tests.support.anvil import Anvil
 from tests.support.server import RunningApi
@@ -39,16 +39,10 @@ def post(api: RunningApi, body: bytes, signature: str | None) -> httpx.Response:
     return httpx.post(notify_url(api), content=body, headers=headers, timeout=10)
 
 
-def subscribed(standin: TatumStandin, address: str) -> bool:
-    return any(s.address.lower() == address.lower() for s in standin.subscriptions)
-
-
 def test_a_payment_is_seen_through_its_notification_long_before_the_poll(
     standin: TatumStandin, anvil: Anvil
 ) -> None:
-    gateway = evm_gateway(standin, anvil)
-    heights = {"eth": anvil.height()}
-    with tatum_daemon(standin, eth=gateway, poll=f"{POLL_SECONDS}s", start_heights=heights) as api:
+    with eth_daemon(standin, anvil, poll=f"{POLL_SECONDS}s") as api:
         order = create_order(api, "eth", "ETH", "0.5", "fast")
         eventually(lambda: subscribed(standin, order["address"]), what="the subscription")
         assert standin.hmac_secret == HMAC_SECRET  # set by paywatch at start
@@ -74,9 +68,7 @@ def test_a_payment_is_seen_through_its_notification_long_before_the_poll(
 def test_forged_altered_unsigned_and_replayed_notifications_change_nothing(
     standin: TatumStandin, anvil: Anvil
 ) -> None:
-    gateway = evm_gateway(standin, anvil)
-    heights = {"eth": anvil.height()}
-    with tatum_daemon(standin, eth=gateway, poll=f"{POLL_SECONDS}s", start_heights=heights) as api:
+    with eth_daemon(standin, anvil, poll=f"{POLL_SECONDS}s") as api:
         order = create_order(api, "eth", "ETH", "2", "forged")
         eventually(lambda: subscribed(standin, order["address"]), what="the subscription")
         anvil.send(order["address"], 10**18)  # half: the order stays open
@@ -110,9 +102,7 @@ def test_forged_altered_unsigned_and_replayed_notifications_change_nothing(
 def test_a_signed_notification_for_a_transaction_not_on_chain_credits_nothing(
     standin: TatumStandin, anvil: Anvil
 ) -> None:
-    gateway = evm_gateway(standin, anvil)
-    heights = {"eth": anvil.height()}
-    with tatum_daemon(standin, eth=gateway, poll=f"{POLL_SECONDS}s", start_heights=heights) as api:
+    with eth_daemon(standin, anvil, poll=f"{POLL_SECONDS}s") as api:
         order = create_order(api, "eth", "ETH", "1", "phantom")
         before = snapshot(api.container)
         phantom = {
