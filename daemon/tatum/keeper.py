@@ -26,7 +26,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from chains.tatum.api import Subscription, TatumApi, TatumError, TatumUnavailable
+from chains.tatum.api import TatumApi, TatumError, TatumUnavailable
 from chains.tatum.networks import TatumNetwork
 from daemon.storage.database import Database
 from daemon.tatum import subscription_rows as rows
@@ -191,4 +191,4 @@ async def _until(stop: asyncio.Event, wake: asyncio.Event, timeout: float) -> No
     await asyncio.gather(*waiters, return_exceptions=True)
 
 
-__all__ = ["Reconciled", "Subscription", "SubscriptionKeeper", "address_key"]
+__all__ = ["Reconciled", "SubscriptionKeeper", "address_key"]
