@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import sys
-
 import click
 
 from daemon.cli.admin import apikey, config_group, db_group
@@ -14,6 +11,7 @@ from daemon.cli.orders import address, order
 from daemon.cli.serve import demo, run
 from daemon.cli.tatum import tatum_group
 from daemon.cli.webhooks import webhook
+from daemon.runtime.logs import configure_logging
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -48,7 +46,5 @@ for command in (
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(message)s"
-    )
+    configure_logging("warning", fmt="text")  # `run` switches to the config's level/format
     cli(prog_name="paywatch")

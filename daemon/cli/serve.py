@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,9 @@ from typing import Any
 import click
 
 from daemon.cli.context import CliContext, pass_ctx
+from daemon.config.secrets import secret_values
 from daemon.runtime.demo import run_demo
+from daemon.runtime.logs import configure_logging
 from daemon.runtime.server import serve
 
 
@@ -29,8 +30,9 @@ def run_loop(main: Coroutine[Any, Any, None]) -> None:
 @pass_ctx
 def run(ctx: CliContext, no_migrate: bool) -> None:
     """Run the daemon: the API, and (as they land) watchers and webhooks."""
+    config = ctx.config
+    configure_logging(config.log_level, fmt=config.log_format, secrets=secret_values(config))
     container = ctx.container
-    logging.getLogger().setLevel(container.config.log_level.upper())
     run_loop(serve(container, migrate=not no_migrate))
 
 

@@ -231,6 +231,7 @@ class Config(Section):
     tatum: TatumConfig | None = None
     chains: dict[ChainName, ChainConfig] = Field(default_factory=dict)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "text"] = "auto"
 
     @field_validator("database_url")
     @classmethod
