@@ -15,6 +15,7 @@ import uvicorn
 from daemon.api.app import create_app
 from daemon.config.schema import split_listen
 from daemon.runtime.container import Container
+from daemon.runtime.systemd import Notifier
 from daemon.services.address_allocation import address_gap
 from daemon.storage.migrations import upgrade
 from daemon.tatum.wiring import start_tatum
@@ -110,6 +111,8 @@ async def serve(
     jobs += start_tatum(
         container.config, container.db, container.clock, container.tatum_hints, stop
     )
+    notifier = Notifier.from_environment()  # systemd's Type=notify; a no-op elsewhere
+    jobs.append(asyncio.create_task(notifier.heartbeat(stop), name="systemd-watchdog"))
     serving = asyncio.create_task(server.serve(), name="api")
     try:
         while not server.started:
@@ -119,6 +122,8 @@ async def serve(
             await asyncio.sleep(0.01)
         bound = server.servers[0].sockets[0].getsockname()
         log.info("paywatch API listening on http://%s:%s", bound[0], bound[1])
+        watching = ", ".join(container.watchers) or "no chains"
+        notifier.ready(f"API on http://{bound[0]}:{bound[1]}; watching {watching}")
         if on_ready is not None:
             result = on_ready(bound[0], bound[1])
             if result is not None:
@@ -129,6 +134,7 @@ async def serve(
         if serving.done():
             await serving  # the server stopped by itself: surface its error
     finally:
+        notifier.stopping()
         server.should_exit = True
         stop.set()
         await asyncio.gather(serving, *jobs, return_exceptions=True)
