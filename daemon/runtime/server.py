@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import gc
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable
 
 import uvicorn
@@ -15,48 +15,19 @@ import uvicorn
 from daemon.api.app import create_app
 from daemon.config.schema import split_listen
 from daemon.runtime.container import Container
+from daemon.runtime.jobs import Jobs
+from daemon.runtime.schedule import schedule_jobs
 from daemon.runtime.systemd import Notifier
-from daemon.services.address_allocation import address_gap
 from daemon.storage.migrations import upgrade
 from daemon.tatum.wiring import start_tatum
 from daemon.watching.runner import start_watchers
 from daemon.webhooks.runner import start_webhooks
 
 log = logging.getLogger("paywatch.runtime")
-REFRESH_SECONDS = 5.0
-GAP_CHECK_ROUNDS = 120  # every ten minutes
-
-
-async def warn_about_gaps(container: Container) -> None:
-    keyspaces = {chain.deriver.keyspace: chain.name for chain in container.registry}
-    for keyspace, name in keyspaces.items():
-        gap = await container.db.run_read(functools.partial(address_gap, keyspace=keyspace))
-        warning = gap.warning(container.config.orders.gap_limit)
-        if warning:
-            log.warning("address gap on %s: %s", name, warning)
-
-
-async def refresh_orders(container: Container, stop: asyncio.Event) -> None:
-    """Expire orders whose time ran out and invalidate stuck ones, every few seconds;
-    warn about the address gap every few minutes."""
-    rounds = 0
-    while not stop.is_set():
-        if rounds % GAP_CHECK_ROUNDS == 0:
-            try:
-                await warn_about_gaps(container)
-            except Exception:
-                log.exception("address gap check failed")
-        rounds += 1
-        try:
-            changed = await container.db.run(
-                lambda conn: container.orders.refresh_due(conn, container.clock())
-            )
-            if changed:
-                log.info("%d orders expired or invalidated", changed)
-        except Exception:
-            log.exception("order refresh failed; retrying")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), REFRESH_SECONDS)
+# SIGTERM to exit: the API's in-flight requests get API_GRACE seconds, then the
+# watchers, deliveries and jobs get what is left of STOP_GRACE to finish and commit.
+API_GRACE = 2
+STOP_GRACE = 4.0
 
 
 class _ApiServer(uvicorn.Server):
@@ -90,7 +61,7 @@ async def serve(
         lifespan="off",
         server_header=False,
         proxy_headers=False,
-        timeout_graceful_shutdown=3,
+        timeout_graceful_shutdown=API_GRACE,
     )
     server = _ApiServer(config)
     # Everything built so far lives as long as the process: keep it out of the garbage
@@ -104,13 +75,7 @@ async def serve(
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, shutdown.set)
     stop = asyncio.Event()
-    jobs = [asyncio.create_task(refresh_orders(container, stop), name="refresh-orders")]
-    webhooks = start_webhooks(container.config.webhooks, container.db, container.clock, stop)
-    jobs += [webhooks] if webhooks is not None else []
-    jobs += start_watchers(container.watchers, stop)
-    jobs += start_tatum(
-        container.config, container.db, container.clock, container.tatum_hints, stop
-    )
+    jobs, scheduled = _start_work(container, stop)
     notifier = Notifier.from_environment()  # systemd's Type=notify; a no-op elsewhere
     jobs.append(asyncio.create_task(notifier.heartbeat(stop), name="systemd-watchdog"))
     serving = asyncio.create_task(server.serve(), name="api")
@@ -135,6 +100,34 @@ async def serve(
             await serving  # the server stopped by itself: surface its error
     finally:
         notifier.stopping()
-        server.should_exit = True
-        stop.set()
-        await asyncio.gather(serving, *jobs, return_exceptions=True)
+        began = time.monotonic()
+        server.should_exit = True  # stop taking requests; finish those in flight
+        stop.set()  # watchers commit their block and stop; deliveries finish or release
+        await scheduled.shutdown(grace=API_GRACE)  # no new job round; running ones finish
+        await _finish([serving, *jobs], deadline=began + STOP_GRACE)
+        log.info("paywatch stopped in %.1fs", time.monotonic() - began)
+
+
+def _start_work(container: Container, stop: asyncio.Event) -> tuple[list[asyncio.Task[None]], Jobs]:
+    """The watchers, the webhook dispatcher, Tatum's tasks and the scheduled jobs."""
+    tasks: list[asyncio.Task[None]] = []
+    webhooks = start_webhooks(container.config.webhooks, container.db, container.clock, stop)
+    tasks += [webhooks] if webhooks is not None else []
+    tasks += start_watchers(container.watchers, stop)
+    tatum_tasks, keeper = start_tatum(
+        container.config, container.db, container.clock, container.tatum_hints, stop
+    )
+    tasks += tatum_tasks
+    scheduled = schedule_jobs(container, Jobs(), keeper)
+    scheduled.start()
+    return tasks, scheduled
+
+
+async def _finish(tasks: list[asyncio.Task[None]], *, deadline: float) -> None:
+    """Wait for ``tasks`` until ``deadline`` (monotonic); cancel what is still running.
+    A task cancelled mid-transaction rolls back: its work is redone after the restart."""
+    _, late = await asyncio.wait(tasks, timeout=max(deadline - time.monotonic(), 0.1))
+    for task in late:
+        log.warning("%s did not stop in time; cancelled", task.get_name())
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

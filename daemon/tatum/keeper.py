@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -68,9 +67,15 @@ class SubscriptionKeeper:
         self.reconcile_interval = reconcile_interval
         self.hmac_secret = hmac_secret
         self._wake = asyncio.Event()
+        self._reconcile_due = True  # once at start, then when the schedule asks
         self._refused: set[tuple[str, bytes]] = set()  # Tatum refused these addresses
 
     def wake(self) -> None:
+        self._wake.set()
+
+    async def request_reconcile(self) -> None:
+        """Reconcile on the next round (the daemon's ``tatum.reconcile`` job)."""
+        self._reconcile_due = True
         self._wake.set()
 
     async def sync(self) -> tuple[int, int]:
@@ -150,23 +155,24 @@ class SubscriptionKeeper:
         return report
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Set the HMAC secret, reconcile, then sync on every wake until ``stop``. Tatum's
-        failures (a wrong API key included) are logged and retried with backoff."""
+        """Set the HMAC secret, reconcile, then sync on every wake (reconciling again when
+        asked) until ``stop``. Tatum's failures (a wrong API key included) are logged and
+        retried with backoff."""
         delay = 1.0
         hmac_set = self.hmac_secret is None
-        reconciled_at: float | None = None
         while not stop.is_set():
             self._wake.clear()
             try:
                 if not hmac_set and self.hmac_secret is not None:
                     await self.api.set_hmac_secret(self.hmac_secret)
                     hmac_set = True
-                due = reconciled_at is None or (
-                    time.monotonic() - reconciled_at > self.reconcile_interval
-                )
-                if due:
-                    await self.reconcile()
-                    reconciled_at = time.monotonic()
+                if self._reconcile_due:
+                    self._reconcile_due = False
+                    try:
+                        await self.reconcile()
+                    except BaseException:
+                        self._reconcile_due = True
+                        raise
                 await self.sync()
                 delay = 1.0
             except Exception as exc:  # Tatum down or refusing, or the database

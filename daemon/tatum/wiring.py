@@ -75,18 +75,19 @@ def start_tatum(
     clock: Callable[[], datetime],
     hints: Hints | None,
     stop: asyncio.Event,
-) -> list[asyncio.Task[None]]:
-    """The hint checker and the subscription keeper, when Tatum notifications are on."""
+) -> tuple[list[asyncio.Task[None]], SubscriptionKeeper | None]:
+    """The hint checker and the subscription keeper, when Tatum notifications are on
+    (the keeper too, for the daemon to schedule its reconciling)."""
     tatum = config.tatum
     networks = tatum_networks(config)
     for name, chain in config.chains.items():
         if chain.backend.kind == "tatum" and name not in networks:
             log.warning("chain %s: Tatum has no notifications for it; it is polled", name)
     if tatum is None or not networks:
-        return []
+        return [], None
     if hints is None or tatum.notify_url is None:
         log.info("tatum: notifications off (no tatum.notify_url); Tatum chains are polled")
-        return []
+        return [], None
     secret = tatum.hmac_secret.get_secret_value() if tatum.hmac_secret is not None else None
     keeper = SubscriptionKeeper(
         db,
@@ -106,7 +107,8 @@ def start_tatum(
             db.remove_commit_listener(keeper.wake)
             await keeper.api.aclose()
 
-    return [
+    tasks = [
         asyncio.create_task(keep(), name="tatum-subscriptions"),
         asyncio.create_task(hints.run(stop), name="tatum-hints"),
     ]
+    return tasks, keeper

@@ -38,8 +38,6 @@ can have arrived in), so confirmations count from there, conservatively late.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
 import logging
 from collections.abc import Callable, Sequence
@@ -97,6 +95,7 @@ class BalanceCheck:
         *,
         native_symbol: str,
         batch: int = 500,
+        interval: float = 300.0,
     ) -> None:
         self.chain = chain
         self.source = source
@@ -105,6 +104,7 @@ class BalanceCheck:
         self.clock = clock
         self.symbol = native_symbol
         self.batch = batch
+        self.interval = interval  # seconds between scheduled rounds
 
     def _snapshot(self, conn: Connection) -> _Snapshot:
         height = conn.execute(
@@ -201,13 +201,9 @@ class BalanceCheck:
             self.changes.record(conn, observations, now)
         return changed
 
-    async def run(self, stop: asyncio.Event, interval: float) -> None:
-        """Check every ``interval`` seconds until ``stop`` is set (errors are logged)."""
-        while not stop.is_set():
-            if self.source.trace_method is None:
-                try:
-                    await self.run_once()
-                except Exception:  # the next round retries; the watcher goes on
-                    log.exception("%s: balance check failed", self.chain)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval)
+    async def scheduled_round(self) -> CheckResult | None:
+        """One round of the daemon's schedule: nothing where the node's traces already
+        report coin sent by contracts."""
+        if self.source.trace_method is not None:
+            return None
+        return await self.run_once()

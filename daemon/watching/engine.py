@@ -20,7 +20,7 @@ import itertools
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -29,6 +29,7 @@ from chains.watching import BlockHeader, ChainSource, ChainUnavailable, ScannedB
 from daemon.services.order_changes import OrderChanges
 from daemon.storage.database import Database
 from daemon.watching import ledger
+from daemon.watching.balance_check import BalanceCheck
 from daemon.watching.effects import Batch, Effects
 from daemon.watching.fork import find_fork
 from daemon.watching.status import WatcherStatus
@@ -70,6 +71,7 @@ class ChainWatcher:
         changes: OrderChanges,
         clock: Clock,
         settings: WatcherSettings | None = None,
+        on_credit: Callable[[str, str, int], None] | None = None,
     ) -> None:
         self.chain = chain
         self.source = source
@@ -79,10 +81,12 @@ class ChainWatcher:
         self.watched = WatchedScripts(chain)
         self.effects = Effects(chain, changes, keep_blocks=self.settings.keep_blocks)
         self.status = WatcherStatus(chain)
+        # Told (chain, asset, count) of transfers stored for the first time (metrics).
+        self.on_credit = on_credit
+        self.effects.count_new = on_credit is not None
         self._full_mature_at = -math.inf
-        # Periodic jobs that belong to this chain (the EVM balance check), run beside
-        # the watcher by the daemon: each takes the stop event.
-        self.companions: list[Callable[[asyncio.Event], Awaitable[None]]] = []
+        # The EVM balance check of this chain, run on the daemon's schedule.
+        self.balance_check: BalanceCheck | None = None
         self._recount = False  # after a reorg, depths are counted again, even deep ones
         self._nudged = asyncio.Event()
 
@@ -186,6 +190,14 @@ class ChainWatcher:
 
     async def _apply(self, batch: Batch) -> None:
         await self.db.run(lambda c: self.effects.apply_batch(c, batch, self.clock()))
+        self._credited()
+
+    def _credited(self) -> None:
+        """Report the transfers the unit of work just committed stored for the first time."""
+        if self.on_credit is not None:
+            for asset, count in self.effects.new_by_asset.items():
+                self.on_credit(self.chain, asset, count)
+            self.effects.new_by_asset.clear()
 
     async def _mempool(self, processed_hash: str) -> None:
         await self.db.run_read(self.watched.refresh)
@@ -197,6 +209,7 @@ class ChainWatcher:
         if (await self.source.tip()).hash != processed_hash:
             return
         await self.db.run(lambda c: self.effects.apply_mempool(c, view, self.clock()))
+        self._credited()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Follow the chain until ``stop`` is set. A node that fails is retried with

@@ -60,7 +60,4 @@ def start_watchers(
     for name, watcher in watchers.items():
         log.info("chain %s: watching", name)
         tasks.append(asyncio.create_task(watch(watcher, stop), name=f"watch-{name}"))
-        for n, job in enumerate(watcher.companions):
-            label = f"chain {name}: job {n}"
-            tasks.append(asyncio.create_task(supervise(label, job, stop), name=label))
     return tasks

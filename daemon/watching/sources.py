@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -20,37 +19,42 @@ from daemon.services.order_changes import OrderChanges
 from daemon.storage.database import Database
 from daemon.watching.balance_check import BalanceCheck
 from daemon.watching.engine import ChainWatcher, WatcherSettings
+from daemon.watching.hooks import NO_HOOKS, WatchHooks
 
 log = logging.getLogger(__name__)
 TATUM_BALANCE_CHECK_SECONDS = 600.0
 
 
 def build_source(
-    name: str, chain: ChainConfig, tatum: TatumConfig | None = None
+    name: str, chain: ChainConfig, tatum: TatumConfig | None = None, hooks: WatchHooks = NO_HOOKS
 ) -> ChainSource | None:
     """The chain's adapter, or None where nothing says where its node is."""
     if chain.backend.kind == "tatum":
         from daemon.watching.tatum_backend import build_tatum_source
 
-        return build_tatum_source(name, chain, tatum)
+        return build_tatum_source(name, chain, tatum, hooks)
     if chain.backend.url is None and not chain.backend.urls:
         log.warning("chains.%s.backend.url is not set: %s is not watched", name, name)
         return None
     if isinstance(chain, BitcoinChainConfig):
         from daemon.watching.bitcoin_backend import build_bitcoin_source
 
-        return build_bitcoin_source(name, chain)
+        return build_bitcoin_source(name, chain, hooks)
     from daemon.watching.evm_backend import build_evm_source
 
-    return build_evm_source(name, chain)
+    return build_evm_source(name, chain, hooks)
 
 
 def build_watchers(
-    config: Config, db: Database, changes: OrderChanges, clock: Callable[[], datetime]
+    config: Config,
+    db: Database,
+    changes: OrderChanges,
+    clock: Callable[[], datetime],
+    hooks: WatchHooks = NO_HOOKS,
 ) -> dict[str, ChainWatcher]:
     watchers = {}
     for name, chain in config.chains.items():
-        source = build_source(name, chain, config.tatum)
+        source = build_source(name, chain, config.tatum, hooks)
         if source is None:
             continue
         settings = WatcherSettings(
@@ -58,18 +62,29 @@ def build_watchers(
             start_height=chain.start_height,
         )
         watcher = ChainWatcher(
-            chain=name, source=source, db=db, changes=changes, clock=clock, settings=settings
+            chain=name,
+            source=source,
+            db=db,
+            changes=changes,
+            clock=clock,
+            settings=settings,
+            on_credit=hooks.credited,
         )
         if isinstance(chain, EvmChainConfig) and isinstance(source, EvmSource):
-            check = BalanceCheck(
-                name, source, db, changes, clock, native_symbol=chain.native_asset.symbol
-            )
             interval = chain.balance_check_interval.total_seconds()
             if (
                 chain.backend.kind == "tatum"
                 and "balance_check_interval" not in chain.model_fields_set
             ):
                 interval = TATUM_BALANCE_CHECK_SECONDS  # two metered calls per open address
-            watcher.companions.append(functools.partial(check.run, interval=interval))
+            watcher.balance_check = BalanceCheck(
+                name,
+                source,
+                db,
+                changes,
+                clock,
+                native_symbol=chain.native_asset.symbol,
+                interval=interval,
+            )
         watchers[name] = watcher
     return watchers

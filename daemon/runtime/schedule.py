@@ -1,0 +1,69 @@
+"""Which periodic jobs the daemon runs, and what each does.
+
+- ``orders.refresh`` (every 5 s): expire pending orders whose time ran out, and close
+  processing orders whose late window ended before their payment confirmed.
+- ``orders.address_gap`` (every 10 min): warn when so many unpaid addresses follow the
+  last paid one that a wallet restored from the xpub would stop scanning before them.
+- ``chain.NAME.balance_check`` (per EVM chain, ``balance_check_interval``): reconcile
+  open addresses' balances with what was credited, to catch coin sent by contracts.
+- ``tatum.reconcile`` (``tatum.reconcile_interval``): compare Tatum's subscriptions with
+  the open orders; adopt, recreate or delete (subscription clean-up).
+
+Confirmations are not a timed job: each watcher counts them on every new block (pushed
+over WebSocket/ZMQ, polled as a fallback), in the same transaction as the block.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from daemon.runtime.container import Container
+from daemon.runtime.jobs import Jobs
+from daemon.services.address_allocation import address_gap
+from daemon.tatum.keeper import SubscriptionKeeper
+
+log = logging.getLogger("paywatch.runtime")
+REFRESH_SECONDS = 5.0
+GAP_CHECK_SECONDS = 600.0
+
+
+async def refresh_orders(container: Container) -> int:
+    changed = await container.db.run(
+        lambda conn: container.orders.refresh_due(conn, container.clock())
+    )
+    if changed:
+        log.info("%d orders expired or invalidated", changed)
+    return changed
+
+
+async def warn_about_gaps(container: Container) -> None:
+    keyspaces = {chain.deriver.keyspace: chain.name for chain in container.registry}
+    for keyspace, name in keyspaces.items():
+        gap = await container.db.run_read(functools.partial(address_gap, keyspace=keyspace))
+        warning = gap.warning(container.config.orders.gap_limit)
+        if warning:
+            log.warning("address gap on %s: %s", name, warning)
+
+
+def schedule_jobs(
+    container: Container, jobs: Jobs, keeper: SubscriptionKeeper | None = None
+) -> Jobs:
+    refresh = functools.partial(refresh_orders, container)
+    jobs.every("orders.refresh", REFRESH_SECONDS, refresh)
+    jobs.every(
+        "orders.address_gap", GAP_CHECK_SECONDS, functools.partial(warn_about_gaps, container)
+    )
+    for name, watcher in container.watchers.items():
+        check = watcher.balance_check
+        if check is not None:  # first after the watcher's first catch-up has had a moment
+            job = check.scheduled_round
+            jobs.every(f"chain.{name}.balance_check", check.interval, job, first_after=5)
+    if keeper is not None:
+        jobs.every(
+            "tatum.reconcile",
+            keeper.reconcile_interval,
+            keeper.request_reconcile,
+            first_after=keeper.reconcile_interval,  # the keeper reconciles once at start itself
+        )
+    return jobs
