@@ -15,6 +15,10 @@ Two kinds of failure are kept apart:
   ``Retry-After``.
 
 Endpoint URLs in messages never carry credentials (:func:`redact_url`).
+
+An :class:`RpcObserver` given to the client hears of every HTTP request and every
+refused call (the daemon counts them for its metrics); this package knows nothing
+of what it does with them.
 """
 
 from __future__ import annotations
@@ -22,15 +26,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from chains.watching import ChainUnavailable
 
-__all__ = ["JsonRpcClient", "RpcError", "redact_url", "retry_delay"]
+__all__ = ["JsonRpcClient", "RpcError", "RpcObserver", "redact_url", "retry_delay"]
 
 _RATE_LIMIT_RETRIES = 4
 _MAX_RETRY_AFTER = 10.0
@@ -44,6 +49,20 @@ class RpcError(Exception):
         self.code = code
         self.message = message
         self.data = data
+
+
+class RpcObserver(Protocol):
+    """Told of a client's traffic as it happens; must be cheap and must not raise."""
+
+    def request(self, method: str, seconds: float, failure: str | None) -> None:
+        """One HTTP request ended after ``seconds``. ``method`` is the JSON-RPC method,
+        or ``batch`` for a JSON-RPC batch; ``failure`` is None when a JSON-RPC answer came
+        back, else ``timeout``, ``connect``, ``transport`` (another network error),
+        ``rate_limited`` (HTTP 429), ``http_status`` (another HTTP error without a
+        JSON-RPC body) or ``invalid_answer`` (not JSON-RPC)."""
+
+    def refused(self, method: str) -> None:
+        """The node answered a ``method`` call with a JSON-RPC error."""
 
 
 def redact_url(url: str) -> str:
@@ -74,6 +93,7 @@ class JsonRpcClient:
         version: str = "2.0",
         max_batch: int = 100,
         client: httpx.AsyncClient | None = None,
+        observer: RpcObserver | None = None,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
@@ -92,6 +112,7 @@ class JsonRpcClient:
         self._ids = itertools.count(1)
         self.requests_sent = 0  # HTTP requests, for benchmarks and health
         self.calls_sent = 0  # JSON-RPC calls (a batch of n counts n)
+        self.observer = observer
 
     def _request(self, method: str, params: Sequence[object]) -> dict[str, object]:
         self.calls_sent += 1
@@ -103,10 +124,14 @@ class JsonRpcClient:
     async def call(self, method: str, params: Sequence[object] = ()) -> Any:
         """One call's result; raises :class:`RpcError` or ``ChainUnavailable``."""
         req = self._request(method, params)
-        answer = await self._post(req)
+        answer = await self._post(req, method)
         if not isinstance(answer, dict):
             raise ChainUnavailable(f"{self.url}: {method}: the answer is not a JSON-RPC object")
-        return _result(answer, method, self.url)
+        try:
+            return _result(answer, method, self.url)
+        except RpcError:
+            self._refused(method)
+            raise
 
     async def batch(self, calls: Sequence[tuple[str, Sequence[object]]]) -> list[Any | RpcError]:
         """The results of ``calls`` in their order; a refused call is an ``RpcError``."""
@@ -114,12 +139,14 @@ class JsonRpcClient:
         for start in range(0, len(calls), self._max_batch):
             chunk = calls[start : start + self._max_batch]
             reqs = [self._request(method, params) for method, params in chunk]
-            answer = await self._post(reqs)
+            answer = await self._post(reqs, "batch")
             if isinstance(answer, dict):
                 # A batch refused as a whole (some nodes answer one error object).
                 err = _error_of(answer)
                 if err is None:
                     raise ChainUnavailable(f"{self.url}: a batch was answered by a single object")
+                for method, _params in chunk:
+                    self._refused(method)
                 results.extend(err for _ in chunk)
                 continue
             if not isinstance(answer, list):
@@ -135,12 +162,14 @@ class JsonRpcClient:
                 try:
                     results.append(_result(item, method, self.url))
                 except RpcError as exc:
+                    self._refused(method)
                     results.append(exc)
         return results
 
-    async def _post(self, payload: object) -> object:
+    async def _post(self, payload: object, method: str) -> object:
         body = json.dumps(payload, separators=(",", ":")).encode()
         for attempt in range(_RATE_LIMIT_RETRIES + 1):
+            started = time.perf_counter()
             try:
                 self.requests_sent += 1
                 resp = await self._client.post(
@@ -151,13 +180,32 @@ class JsonRpcClient:
                     timeout=self._timeout,
                 )
             except httpx.HTTPError as exc:
+                self._observe(method, started, _failure_of(exc))
                 kind = type(exc).__name__
                 raise ChainUnavailable(f"{self.url}: {kind}: {_describe(exc)}") from None
-            if resp.status_code == 429 and attempt < _RATE_LIMIT_RETRIES:
-                await asyncio.sleep(retry_delay(resp.headers.get("Retry-After"), attempt))
-                continue
-            return self._decode(resp)
+            if resp.status_code == 429:
+                self._observe(method, started, "rate_limited")
+                if attempt < _RATE_LIMIT_RETRIES:
+                    await asyncio.sleep(retry_delay(resp.headers.get("Retry-After"), attempt))
+                    continue
+                return self._decode(resp)
+            try:
+                answer = self._decode(resp)
+            except ChainUnavailable:
+                failure = "http_status" if resp.status_code >= 400 else "invalid_answer"
+                self._observe(method, started, failure)
+                raise
+            self._observe(method, started, None)
+            return answer
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _observe(self, method: str, started: float, failure: str | None) -> None:
+        if self.observer is not None:
+            self.observer.request(method, time.perf_counter() - started, failure)
+
+    def _refused(self, method: str) -> None:
+        if self.observer is not None:
+            self.observer.refused(method)
 
     def _decode(self, resp: httpx.Response) -> object:
         try:
@@ -211,6 +259,14 @@ def retry_delay(header: str | None, attempt: int) -> float:
             pass
     backoff: float = 0.25 * 2.0**attempt
     return min(backoff, _MAX_RETRY_AFTER)
+
+
+def _failure_of(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.ConnectError):
+        return "connect"
+    return "transport"
 
 
 def _describe(exc: httpx.HTTPError) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from chains.jsonrpc import JsonRpcClient, RpcError, redact_url
+from chains.jsonrpc import JsonRpcClient, RpcError, RpcObserver, redact_url
 from chains.watching import BlockHeader, BlockNotFound, ChainUnavailable
 
 # Bitcoin Core's RPC error codes (src/rpc/protocol.h).
@@ -44,8 +44,10 @@ class BitcoinRpc:
         timeout: float = 60.0,
         max_batch: int = 100,
         client: httpx.AsyncClient | None = None,
+        observer: RpcObserver | None = None,
     ) -> None:
         self.url = redact_url(url)
+        self.observer = observer  # hears of every request (see chains.jsonrpc)
         self._raw_url = url
         self._fixed_auth = (user, password or "") if user is not None else None
         self._cookie = Path(cookie_file) if cookie_file else None
@@ -99,6 +101,7 @@ class BitcoinRpc:
             version="1.0",
             max_batch=self._max_batch,
             client=self._http,
+            observer=self.observer,
         )
 
     @property

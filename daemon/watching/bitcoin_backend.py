@@ -11,6 +11,7 @@ from chains.bitcoin.node_rpc import BitcoinRpc
 from chains.bitcoin.source import BitcoinSource
 from daemon.config.loading import ConfigError
 from daemon.config.schema import BitcoinChainConfig
+from daemon.watching.hooks import NO_HOOKS, WatchHooks
 
 # Each node's default RPC port, as its own software ships it.
 DEFAULT_RPC_PORTS = {
@@ -24,7 +25,9 @@ DEFAULT_RPC_PORTS = {
 }
 
 
-def build_bitcoin_source(name: str, chain: BitcoinChainConfig) -> BitcoinSource:
+def build_bitcoin_source(
+    name: str, chain: BitcoinChainConfig, hooks: WatchHooks = NO_HOOKS
+) -> BitcoinSource:
     backend = chain.backend
     key = f"chains.{name}.backend"
     if backend.kind != "rpc":
@@ -48,6 +51,7 @@ def build_bitcoin_source(name: str, chain: BitcoinChainConfig) -> BitcoinSource:
             user=backend.user,
             password=password,
             cookie_file=backend.cookie_file,
+            observer=hooks.rpc_observer(name, url),
         )
         for url in urls
     ]

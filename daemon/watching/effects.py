@@ -7,6 +7,7 @@ and their events), and moves the cursor with them.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +39,16 @@ class Effects:
         self.chain = chain
         self.changes = changes
         self.keep_blocks = keep_blocks
+        # When set, each unit of work leaves here the transfers it stores for the first
+        # time, by asset (one indexed look-up when a batch has payments); the engine
+        # reports them once the unit has committed.
+        self.count_new = False
+        self.new_by_asset: Counter[str] = Counter()
+
+    def _note_new(self, conn: Connection, observations: Sequence[Observation]) -> None:
+        self.new_by_asset = Counter()  # a unit of work that runs again counts afresh
+        if self.count_new and observations:
+            self.new_by_asset = ledger.new_transfers(conn, self.chain, observations)
 
     def observe(
         self, payment: Payment, transfer: Transfer, header: BlockHeader | None
@@ -96,6 +107,7 @@ class Effects:
         # this round), so a catch-up does not revisit every transfer once per batch.
         reference = max(batch.cursor.height, batch.tip_height or 0)
         observations = self.block_observations(batch.blocks, reference, now)
+        self._note_new(conn, observations)
         seen = {obs.transfer.key for obs in observations}
         if batch.orphaned_from is not None:
             for known in ledger.transfers_above(conn, self.chain, batch.orphaned_from):
@@ -118,6 +130,7 @@ class Effects:
     ) -> int:
         """Payments found again in blocks already processed (cursor unchanged)."""
         observations = self.block_observations(blocks, reference, now)
+        self._note_new(conn, observations)
         self.changes.record(conn, observations, now)
         return len(observations)
 
@@ -129,6 +142,7 @@ class Effects:
             for p in view.payments
             if p.tx_hash not in mined
         ]
+        self._note_new(conn, observations)
         for known in ledger.unconfirmed_transfers(conn, self.chain):
             if known.record.transfer.key.tx_hash not in view.txids:
                 observations.append(self._revisit(known, confirmations=0, removed=True))

@@ -14,6 +14,7 @@ from chains.evm.source import EvmSource, EvmSourceSettings
 from chains.jsonrpc import JsonRpcClient
 from daemon.config.loading import ConfigError
 from daemon.config.schema import EvmChainConfig
+from daemon.watching.hooks import NO_HOOKS, WatchHooks
 
 DEFAULT_URL = "http://127.0.0.1:8545"
 
@@ -22,7 +23,7 @@ BLOCK_TIMES = {1: 12.0, 11155111: 12.0, 17000: 12.0, 137: 2.0, 80002: 2.0, 31337
 DEFAULT_BLOCK_TIME = 12.0
 
 
-def build_evm_source(name: str, chain: EvmChainConfig) -> EvmSource:
+def build_evm_source(name: str, chain: EvmChainConfig, hooks: WatchHooks = NO_HOOKS) -> EvmSource:
     backend = chain.backend
     key = f"chains.{name}.backend"
     if backend.kind != "rpc":
@@ -39,7 +40,9 @@ def build_evm_source(name: str, chain: EvmChainConfig) -> EvmSource:
     if backend.user is not None:
         password = backend.password.get_secret_value() if backend.password is not None else ""
         auth = (backend.user, password)
-    clients = [JsonRpcClient(url, auth=auth) for url in urls]
+    clients = [
+        JsonRpcClient(url, auth=auth, observer=hooks.rpc_observer(name, url)) for url in urls
+    ]
     return evm_source(chain, clients)
 
 

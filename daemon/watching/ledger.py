@@ -7,6 +7,7 @@ the blocks and the cursor in one transaction.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, Select, delete, insert, or_, select, update
 
 from chains.watching import BlockHeader
+from daemon.services.order_changes import Observation
 from daemon.services.order_records import TransferRecord
 from daemon.storage.tables import chain_blocks, chain_cursors, orders, transfers
 
@@ -164,6 +166,28 @@ def known_in_blocks(conn: Connection, chain: str, tx_hashes: Iterable[str]) -> s
         )
     )
     return {row.tx_hash for row in rows}
+
+
+def new_transfers(
+    conn: Connection, chain: str, observations: Iterable[Observation]
+) -> Counter[str]:
+    """How many of these observed transfers are not stored yet, by asset."""
+    fresh = {
+        (o.transfer.key.tx_hash, o.transfer.key.index): o.asset
+        for o in observations
+        if not o.transfer.removed
+    }
+    if not fresh:
+        return Counter()
+    rows = conn.execute(
+        select(transfers.c.tx_hash, transfers.c.output_index).where(
+            transfers.c.chain == chain,
+            transfers.c.tx_hash.in_(sorted({tx for tx, _ in fresh})),
+        )
+    )
+    for row in rows:
+        fresh.pop((row.tx_hash, row.output_index), None)
+    return Counter(fresh.values())
 
 
 def forget_blocks_above(conn: Connection, chain: str, height: int) -> None:

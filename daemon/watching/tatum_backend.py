@@ -19,6 +19,7 @@ from daemon.config.loading import ConfigError
 from daemon.config.schema import BitcoinChainConfig, ChainConfig
 from daemon.config.tatum import TatumConfig
 from daemon.watching.evm_backend import check_http_urls, evm_source
+from daemon.watching.hooks import NO_HOOKS, WatchHooks
 
 _NODE_ONLY = ("cookie_file", "user", "password", "zmq")
 
@@ -45,7 +46,9 @@ def gateway_urls(name: str, chain: ChainConfig) -> list[str]:
     return [derived]
 
 
-def build_tatum_source(name: str, chain: ChainConfig, tatum: TatumConfig | None) -> ChainSource:
+def build_tatum_source(
+    name: str, chain: ChainConfig, tatum: TatumConfig | None, hooks: WatchHooks = NO_HOOKS
+) -> ChainSource:
     key = f"chains.{name}.backend"
     if tatum is None:
         raise ConfigError([f"{key}.kind is tatum but there is no tatum: section"])
@@ -55,7 +58,9 @@ def build_tatum_source(name: str, chain: ChainConfig, tatum: TatumConfig | None)
     urls = gateway_urls(name, chain)
     headers = {"x-api-key": tatum.api_key.get_secret_value()}
     if isinstance(chain, BitcoinChainConfig):
-        nodes = [BitcoinRpc(url, headers=headers) for url in urls]
+        nodes = [
+            BitcoinRpc(url, headers=headers, observer=hooks.rpc_observer(name, url)) for url in urls
+        ]
         network = get_network(chain.type, chain.network)
         # Every mempool transaction fetched would cost credits: only those Tatum named.
         return BitcoinSource(nodes, network=network, asset=chain.symbol, mempool_hinted_only=True)
@@ -63,4 +68,7 @@ def build_tatum_source(name: str, chain: ChainConfig, tatum: TatumConfig | None)
         ("ws://", "wss://")
     ):
         raise ConfigError([f"{key}.ws_url: a ws:// or wss:// URL is needed"])
-    return evm_source(chain, [JsonRpcClient(url, headers=headers) for url in urls])
+    clients = [
+        JsonRpcClient(url, headers=headers, observer=hooks.rpc_observer(name, url)) for url in urls
+    ]
+    return evm_source(chain, clients)
