@@ -68,7 +68,12 @@ class Hints:
         self.secrets = list(secrets)
         self._seen: OrderedDict[bytes, None] = OrderedDict()
         self._queue: asyncio.Queue[_Hint] | None = None
-        self.stats = {"accepted": 0, "duplicate": 0, "ignored": 0, "on_chain": 0, "absent": 0}
+        # Every notification's fate (the daemon's metrics read these): refused before it
+        # is read (rejected: no or a wrong signature; invalid: signed but not readable),
+        # taken (accepted, duplicate, ignored), and what the chain said (on_chain, absent).
+        self.stats = dict.fromkeys(
+            ("rejected", "invalid", "accepted", "duplicate", "ignored", "on_chain", "absent"), 0
+        )
 
     @property
     def queue(self) -> asyncio.Queue[_Hint]:
@@ -79,14 +84,17 @@ class Hints:
     def check(self, body: bytes, signature: str | None) -> Notification:
         """The notification, or a 401/400 naming what is wrong (nothing else happens)."""
         if not signature:
+            self._count("rejected")
             raise Unauthorized("signature_missing", "the x-payload-hash header is missing")
         if not verify(self.secrets, body, signature):
+            self._count("rejected")
             raise Unauthorized(
                 "signature_invalid", "x-payload-hash does not match the body (tatum.hmac_secret)"
             )
         try:
             return parse_notification(body)
         except NotificationError as exc:
+            self._count("invalid")
             raise BadNotification("invalid_notification", str(exc)) from None
 
     async def take(self, body: bytes, note: Notification) -> str:

@@ -8,6 +8,7 @@ every ``poll_interval`` for retries that came due and events written by other
 processes. Results are written in batches (one transaction for all attempts
 that finished meanwhile). On stop it claims nothing more, lets in-flight
 attempts finish for a short grace period, gives the rest back, and returns.
+An :class:`AttemptObserver` (the daemon's metrics) hears of every finished attempt.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from daemon.storage.database import Database
 from daemon.webhooks.outbox import AttemptRecord, Claimed, Outbox
@@ -33,6 +35,13 @@ log = logging.getLogger("paywatch.webhooks")
 Clock = Callable[[], datetime]
 COALESCE_SECONDS = 0.005
 LOOK_PAST_SECONDS = 1.0
+
+
+class AttemptObserver(Protocol):
+    def attempted(self, outcome: DeliveryStatus, seconds: float, event_age: float | None) -> None:
+        """An attempt took ``seconds`` and left its delivery ``outcome`` (delivered,
+        retrying, dead or gone); ``event_age``: seconds since its event was written, when
+        it was delivered. Called on the event loop for every attempt: must be cheap."""
 
 
 class Dispatcher:
@@ -48,6 +57,7 @@ class Dispatcher:
         poll_interval: float,
         grace: float = 2.0,
         rng: random.Random | None = None,
+        observer: AttemptObserver | None = None,
     ) -> None:
         self.db = db
         self.outbox = outbox
@@ -58,6 +68,7 @@ class Dispatcher:
         self.poll_interval = poll_interval
         self.grace = grace
         self.rng = rng or random.Random()
+        self.observer = observer
         self._tasks: dict[asyncio.Task[None], Claimed] = {}
         self._by_endpoint: Counter[str] = Counter()  # attempts under way
         # Claimed ahead (as many again as may run), started the moment a slot frees:
@@ -191,6 +202,13 @@ class Dispatcher:
         now = self.clock()
         wait = parse_retry_after(reply.retry_after, now) if reply.status_code else None
         decision = decide(reply.status_code, delivery.attempt, now, self.rng, wait)
+        if self.observer is not None:
+            delivered = decision.status is DeliveryStatus.DELIVERED
+            created = delivery.created_at
+            age = None
+            if delivered and created is not None:
+                age = max((now - created).total_seconds(), 0.0)
+            self.observer.attempted(decision.status, reply.latency_ms / 1000, age)
         if decision.status is not DeliveryStatus.DELIVERED:
             when = decision.next_attempt_at
             later = f"; next attempt at {when:%Y-%m-%d %H:%M:%S}Z" if when else ""

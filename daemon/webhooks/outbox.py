@@ -41,6 +41,7 @@ class Claimed:
     endpoint: str
     payload: str
     attempt: int  # this attempt's number (1 = the first)
+    created_at: datetime | None = None  # when the event was written
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,7 @@ def _due_query(*, skip_endpoints: bool, locking: bool) -> Select[Any]:
             events.c.endpoint,
             events.c.attempts,
             events.c.next_attempt_at,
+            events.c.created_at,
         )
         .where(
             events.c.delivery_status == bindparam("status"),
@@ -182,7 +184,9 @@ class Outbox:
             conn.execute(select(events.c.seq, events.c.payload).where(events.c.seq.in_(seqs))).all()
         )
         chosen = [
-            Claimed(r.seq, r.id, r.target_url, r.endpoint, payloads[r.seq], r.attempts + 1)
+            Claimed(
+                r.seq, r.id, r.target_url, r.endpoint, payloads[r.seq], r.attempts + 1, r.created_at
+            )
             for r in picked
         ]
         if chosen:

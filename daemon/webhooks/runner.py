@@ -10,7 +10,7 @@ from datetime import datetime
 from daemon.config.webhooks import WebhooksConfig
 from daemon.services.identifiers import new_id
 from daemon.storage.database import Database
-from daemon.webhooks.dispatcher import Dispatcher, lease_for
+from daemon.webhooks.dispatcher import AttemptObserver, Dispatcher, lease_for
 from daemon.webhooks.outbox import Outbox
 from daemon.webhooks.sender import Sender
 from daemon.webhooks.signing import Signer
@@ -26,6 +26,7 @@ def build_dispatcher(
     clock: Callable[[], datetime],
     *,
     resolver: Resolver | None = None,
+    observer: AttemptObserver | None = None,
 ) -> tuple[Dispatcher, Callable[[], Awaitable[None]]]:
     """The dispatcher and a coroutine function that closes its HTTP client."""
     timeout = config.timeout.total_seconds()
@@ -44,15 +45,20 @@ def build_dispatcher(
         max_in_flight=config.max_in_flight,
         per_endpoint=config.max_in_flight_per_endpoint,
         poll_interval=config.poll_interval.total_seconds(),
+        observer=observer,
     )
     return dispatcher, client.aclose
 
 
 async def deliver_webhooks(
-    config: WebhooksConfig, db: Database, clock: Callable[[], datetime], stop: asyncio.Event
+    config: WebhooksConfig,
+    db: Database,
+    clock: Callable[[], datetime],
+    stop: asyncio.Event,
+    observer: AttemptObserver | None = None,
 ) -> None:
     """Run the dispatcher until ``stop`` is set (waking it whenever the daemon commits)."""
-    dispatcher, close = build_dispatcher(config, db, clock)
+    dispatcher, close = build_dispatcher(config, db, clock, observer=observer)
     db.add_commit_listener(dispatcher.wake)
     log.info(
         "webhook delivery on: default target %s, %d at once (%d per endpoint)",
@@ -68,9 +74,14 @@ async def deliver_webhooks(
 
 
 def start_webhooks(
-    config: WebhooksConfig, db: Database, clock: Callable[[], datetime], stop: asyncio.Event
+    config: WebhooksConfig,
+    db: Database,
+    clock: Callable[[], datetime],
+    stop: asyncio.Event,
+    observer: AttemptObserver | None = None,
 ) -> asyncio.Task[None] | None:
     if config.secret is None:
         log.info("webhook delivery is off: webhooks.secret is not set (events wait in the outbox)")
         return None
-    return asyncio.create_task(deliver_webhooks(config, db, clock, stop), name="webhooks")
+    delivering = deliver_webhooks(config, db, clock, stop, observer)
+    return asyncio.create_task(delivering, name="webhooks")
