@@ -27,7 +27,11 @@ SHAPES = re.compile(
     r"|(?<=://)[^/\s:@]*:[^/\s@]+(?=@)"  # user:password@ in URLs
 )
 # Attributes every LogRecord has; anything else was passed with ``extra=`` and is a field.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "color_message",  # uvicorn's copy of the message with terminal colours
+}
 LogFormat = Literal["auto", "json", "text"]
 
 
