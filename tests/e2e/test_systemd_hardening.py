@@ -1,12 +1,18 @@
-"""paywatch under ``MemoryDenyWriteExecute=yes``, as systemd/paywatch.service runs it.
+"""paywatch under the seccomp rules of systemd/paywatch.service.
 
-systemd enforces that setting with a seccomp filter; tests/support/mdwe.py installs the
-same rule, so a dependency that needs writable executable memory (a JIT, cffi's
-``ffi.callback``, a library asking for an executable stack) fails here first.
+``MemoryDenyWriteExecute=yes``: systemd enforces it with a seccomp filter;
+tests/support/mdwe.py installs the same rule, so a dependency that needs writable
+executable memory (a JIT, cffi's ``ffi.callback``, a library asking for an executable
+stack) fails here first. ``SystemCallFilter=``: ``paywatch run`` is traced with strace
+and every system call it makes must be in the unit's allowed set, as systemd-analyze
+lists it (a call outside it would fail with EPERM under systemd).
 """
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,7 +29,12 @@ from tests.support.keys import BTC_ZPUB_FIRST, ETH_FIRST
 ROOT = Path(__file__).resolve().parents[2]
 UNDER_MDWE = [sys.executable, str(ROOT / "tests" / "support" / "mdwe.py")]
 
-pytestmark = pytest.mark.skipif(not mdwe.supported(), reason="seccomp rule for x86_64/aarch64")
+needs_mdwe = pytest.mark.skipif(not mdwe.supported(), reason="seccomp rule for x86_64/aarch64")
+TOOLS = {name: shutil.which(name) for name in ("strace", "systemd-analyze")}
+needs_tools = pytest.mark.skipif(
+    None in TOOLS.values() and not os.environ.get("CI"),
+    reason="strace or systemd-analyze missing (./dev setup installs them)",
+)
 
 IMPORT_EVERYTHING = """
 import importlib, pkgutil, sys
@@ -40,6 +51,7 @@ print("ok")
 """
 
 
+@needs_mdwe
 def test_the_rule_is_the_one_systemd_applies() -> None:
     """Writable+executable memory is refused under it, and only under it."""
     probe = (
@@ -58,6 +70,7 @@ def test_the_rule_is_the_one_systemd_applies() -> None:
     assert ruled.stdout.strip() == "refused"
 
 
+@needs_mdwe
 def test_every_module_and_extension_loads_under_the_rule() -> None:
     result = subprocess.run(
         [*UNDER_MDWE, sys.executable, "-c", IMPORT_EVERYTHING, str(ROOT)],
@@ -71,12 +84,10 @@ def test_every_module_and_extension_loads_under_the_rule() -> None:
     assert result.stdout.strip() == "ok"
 
 
-def test_paywatch_run_derives_and_serves_under_the_rule(installation: Installation) -> None:
-    installation.cli("db", "upgrade")
-    key = installation.cli_json("apikey", "create")["key"]
+def start(installation: Installation, *wrapper: str) -> subprocess.Popen[bytes]:
     log = (installation.workdir / "daemon.log").open("ab")
     proc = subprocess.Popen(
-        [*UNDER_MDWE, PAYWATCH, "run"], env=installation.env(), stdout=log, stderr=log
+        [*wrapper, PAYWATCH, "run"], env=installation.env(), stdout=log, stderr=log
     )
     installation.processes.append(proc)
     deadline = time.monotonic() + 60
@@ -88,9 +99,10 @@ def test_paywatch_run_derives_and_serves_under_the_rule(installation: Installati
                 break
         except httpx.HTTPError:
             time.sleep(0.05)
-    status = Path(f"/proc/{proc.pid}/status").read_text()
-    assert "\nSeccomp:\t2\n" in status  # the filter is on the daemon itself
-    assert "\nNoNewPrivs:\t1\n" in status
+    return proc
+
+
+def make_orders(installation: Installation, key: str) -> None:
     headers = {"Authorization": f"Bearer {key}"}
     with httpx.Client(base_url=installation.base_url, headers=headers, timeout=10) as client:
         btc = client.post(
@@ -99,9 +111,70 @@ def test_paywatch_run_derives_and_serves_under_the_rule(installation: Installati
         eth = client.post(
             "/v1/orders", json={"order_id": "e", "chain": "eth", "asset": "USDC", "amount": "5"}
         )
+        assert client.get("/v1/orders").status_code == 200
     assert btc.status_code == 201, btc.text
-    assert btc.json()["address"] == BTC_ZPUB_FIRST  # derived with coincurve under the rule
+    assert btc.json()["address"] == BTC_ZPUB_FIRST  # derived with coincurve
     assert eth.status_code == 201, eth.text
     assert eth.json()["address"] == ETH_FIRST
+
+
+@needs_mdwe
+def test_paywatch_run_derives_and_serves_under_the_rule(installation: Installation) -> None:
+    installation.cli("db", "upgrade")
+    key = installation.cli_json("apikey", "create")["key"]
+    proc = start(installation, *UNDER_MDWE)
+    status = Path(f"/proc/{proc.pid}/status").read_text()
+    assert "\nSeccomp:\t2\n" in status  # the filter is on the daemon itself
+    assert "\nNoNewPrivs:\t1\n" in status
+    make_orders(installation, key)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(10) == 0, installation.log()
+
+
+def syscall_set(name: str) -> set[str]:
+    """The system calls in a systemd syscall-filter set, nested sets expanded."""
+    assert TOOLS["systemd-analyze"] is not None, "systemd-analyze missing"
+    listing = subprocess.run(
+        [TOOLS["systemd-analyze"], "syscall-filter", name],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()[1:]
+    calls: set[str] = set()
+    for line in (entry.strip() for entry in listing):
+        if line.startswith("@"):
+            calls |= syscall_set(line)
+        elif line and not line.startswith("#"):
+            calls.add(line)
+    return calls
+
+
+def unit_allowed_syscalls() -> set[str]:
+    """SystemCallFilter= of paywatch.service: allow lists add, ~ lists take away."""
+    allowed: set[str] = set()
+    unit = (ROOT / "systemd" / "paywatch.service").read_text()
+    for value in re.findall(r"^SystemCallFilter=(.*)$", unit, flags=re.MULTILINE):
+        names = value.removeprefix("~").split()
+        calls = set().union(*(syscall_set(n) if n.startswith("@") else {n} for n in names))
+        allowed = allowed - calls if value.startswith("~") else allowed | calls
+    return allowed
+
+
+@needs_tools
+def test_paywatch_run_stays_inside_the_system_call_filter(installation: Installation) -> None:
+    installation.cli("db", "upgrade")
+    key = installation.cli_json("apikey", "create")["key"]
+    trace = installation.workdir / "strace.out"
+    assert TOOLS["strace"] is not None, "strace missing"
+    tracer = start(installation, TOOLS["strace"], "-f", "-qq", "-o", str(trace))
+    make_orders(installation, key)
+    children = Path(f"/proc/{tracer.pid}/task/{tracer.pid}/children").read_text().split()
+    os.kill(int(children[0]), signal.SIGTERM)  # paywatch itself, not strace
+    assert tracer.wait(30) == 0, installation.log()
+    used = set(re.findall(r"^\d+ +([a-z0-9_]+)\(", trace.read_text(), flags=re.MULTILINE))
+    assert {"execve", "accept4", "getrandom"} <= used  # the trace saw the daemon work
+    if os.geteuid() == 0:
+        # Only as root does SQLite fchown() its -wal/-shm files to the database's owner;
+        # the service runs as the paywatch user.
+        used.discard("fchown")
+    assert sorted(used - unit_allowed_syscalls()) == []
