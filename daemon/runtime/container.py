@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from daemon.config.schema import Config
 from daemon.services.orders import OrderService
@@ -14,9 +15,13 @@ from daemon.storage.database import Database
 from daemon.tatum.hints import Hints
 from daemon.tatum.wiring import build_hints
 from daemon.watching.engine import ChainWatcher
+from daemon.watching.hooks import NO_HOOKS
 from daemon.watching.sources import build_watchers
 from daemon.webhooks.deliveries import DeliveryLog
 from daemon.webhooks.targets import Targets
+
+if TYPE_CHECKING:
+    from daemon.metrics.registry import Metrics
 
 Clock = Callable[[], datetime]
 
@@ -35,12 +40,17 @@ class Container:
     deliveries: DeliveryLog
     _watchers: dict[str, ChainWatcher] | None = field(default=None, repr=False)
     _hints: Hints | None = field(default=None, repr=False)
+    _metrics: Metrics | None = field(default=None, repr=False)
 
     @property
     def watchers(self) -> dict[str, ChainWatcher]:
         """One watcher per watched chain, built on first use (nothing connects yet)."""
         if self._watchers is None:
-            self._watchers = build_watchers(self.config, self.db, self.orders.changes, self.clock)
+            metrics = self.metrics
+            hooks = metrics.watch_hooks if metrics is not None else NO_HOOKS
+            self._watchers = build_watchers(
+                self.config, self.db, self.orders.changes, self.clock, hooks
+            )
         return self._watchers
 
     @property
@@ -49,6 +59,25 @@ class Container:
         if self._hints is None:
             self._hints = build_hints(self.config, self.db, self.watchers)
         return self._hints
+
+    @property
+    def metrics(self) -> Metrics | None:
+        """The Prometheus metrics, on a registry of this container's own, built on first
+        use (None when ``metrics.enabled`` is false)."""
+        if self._metrics is None and self.config.metrics.enabled:
+            from prometheus_client import CollectorRegistry
+
+            from daemon.metrics.registry import Metrics
+
+            self._metrics = Metrics(
+                CollectorRegistry(),
+                config=self.config,
+                db=self.db,
+                clock=self.clock,
+                watchers=lambda: self.watchers,
+                hints=lambda: self.tatum_hints,
+            )
+        return self._metrics
 
     def close(self) -> None:
         self.db.close()

@@ -14,6 +14,7 @@ import uvicorn
 
 from daemon.api.app import create_app
 from daemon.config.schema import split_listen
+from daemon.metrics.exporter import start_metrics
 from daemon.runtime.container import Container
 from daemon.runtime.jobs import Jobs
 from daemon.runtime.schedule import schedule_jobs
@@ -111,8 +112,12 @@ async def serve(
 def _start_work(container: Container, stop: asyncio.Event) -> tuple[list[asyncio.Task[None]], Jobs]:
     """The watchers, the webhook dispatcher, Tatum's tasks and the scheduled jobs."""
     tasks: list[asyncio.Task[None]] = []
-    webhooks = start_webhooks(container.config.webhooks, container.db, container.clock, stop)
+    metrics = container.metrics
+    heard = metrics.webhooks if metrics is not None else None
+    config = container.config
+    webhooks = start_webhooks(config.webhooks, container.db, container.clock, stop, heard)
     tasks += [webhooks] if webhooks is not None else []
+    tasks += start_metrics(metrics, config.metrics, stop)
     tasks += start_watchers(container.watchers, stop)
     tatum_tasks, keeper = start_tatum(
         container.config, container.db, container.clock, container.tatum_hints, stop

@@ -96,6 +96,7 @@ class BalanceCheck:
         native_symbol: str,
         batch: int = 500,
         interval: float = 300.0,
+        on_credit: Callable[[str, str, int], None] | None = None,
     ) -> None:
         self.chain = chain
         self.source = source
@@ -105,6 +106,7 @@ class BalanceCheck:
         self.symbol = native_symbol
         self.batch = batch
         self.interval = interval  # seconds between scheduled rounds
+        self.on_credit = on_credit  # (chain, asset, count) of first-time transfers (metrics)
 
     def _snapshot(self, conn: Connection) -> _Snapshot:
         height = conn.execute(
@@ -147,8 +149,10 @@ class BalanceCheck:
                 height=height,
                 block_hash=snap.block_hash,
             )
-            changed = await self.db.run(settle)
+            changed, new = await self.db.run(settle)
             result.changed.extend(changed)
+            if new and self.on_credit is not None:
+                self.on_credit(self.chain, self.symbol, new)
         if result.swept:
             log.warning(
                 "%s: balance check skips %d order address(es) that have sent funds",
@@ -164,11 +168,13 @@ class BalanceCheck:
         balances: dict[bytes, int],
         height: int,
         block_hash: str | None,
-    ) -> list[str]:
+    ) -> tuple[list[str], int]:
+        """The orders changed, and how many balance-check transfers are new."""
         now = self.clock()
         records = load_transfers(conn, [o.order.seq for o in candidates])
         observations: list[Observation] = []
         changed: list[str] = []
+        new = 0
         for item in candidates:
             order = item.order
             key = balance_key(order.address)
@@ -189,6 +195,7 @@ class BalanceCheck:
             fresh = current is None or current.removed or current.amount != unexplained
             if unexplained > 0 and fresh:
                 transfer = Transfer(key, unexplained, now)
+                new += current is None
             elif unexplained <= 0 and current is not None and not current.removed:
                 transfer = Transfer(key, current.amount, now, removed=True)
             else:
@@ -199,7 +206,7 @@ class BalanceCheck:
             changed.append(order.id)
         if observations:
             self.changes.record(conn, observations, now)
-        return changed
+        return changed, new
 
     async def scheduled_round(self) -> CheckResult | None:
         """One round of the daemon's schedule: nothing where the node's traces already

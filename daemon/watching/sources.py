@@ -85,6 +85,7 @@ def build_watchers(
                 clock,
                 native_symbol=chain.native_asset.symbol,
                 interval=interval,
+                on_credit=hooks.credited,
             )
         watchers[name] = watcher
     return watchers
