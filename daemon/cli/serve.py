@@ -11,7 +11,7 @@ import click
 
 from daemon.cli.context import CliContext, pass_ctx
 from daemon.config.secrets import secret_values
-from daemon.runtime.demo import run_demo
+from daemon.demo.run import DemoFailed, run_demo
 from daemon.runtime.logs import configure_logging
 from daemon.runtime.server import serve
 
@@ -37,7 +37,9 @@ def run(ctx: CliContext, no_migrate: bool) -> None:
 
 
 @click.command("demo")
-@click.option("--keep-running", is_flag=True, help="Leave the daemon up after the tour")
+@click.option(
+    "--keep-running", is_flag=True, help="Leave everything up after the tour, until Ctrl-C"
+)
 @click.option(
     "--port", default=0, type=click.IntRange(0, 65535), help="API port [default: any free]"
 )
@@ -46,10 +48,19 @@ def run(ctx: CliContext, no_migrate: bool) -> None:
     "workdir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Keep the demo database here [default: a temporary directory]",
+    help="Keep the demo's database and config here [default: a temporary directory]",
 )
-def demo(keep_running: bool, port: int, workdir: Path | None) -> None:
-    """Run the daemon on embedded defaults (SQLite, demo keys) and drive it; exits 0."""
+@click.pass_context
+def demo(ctx: click.Context, keep_running: bool, port: int, workdir: Path | None) -> None:
+    """Start local dev chains (anvil; litecoind when installed), a store that verifies each
+    webhook and the daemon on SQLite; create orders, pay them and show them reach `paid`.
+
+    Exits 0 once every order is paid and each order.paid webhook is verified; 1 if that
+    takes longer than 90 s. Needs nothing configured.
+    """
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
-    run_loop(run_demo(workdir, keep_running=keep_running, port=port))
+    try:
+        run_loop(run_demo(workdir, keep_running=keep_running, port=port))
+    except DemoFailed as exc:
+        ctx.exit(exc.exit_code)
