@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -38,7 +39,7 @@ def test_without_notify_socket_nothing_is_sent() -> None:
     asyncio.run(asyncio.wait_for(notifier.heartbeat(asyncio.Event()), 1))
 
 
-def test_a_socket_nobody_listens_on_is_reported_not_raised(tmp_path: os.PathLike[str]) -> None:
+def test_a_socket_nobody_listens_on_is_reported_not_raised(tmp_path: Path) -> None:
     notifier = Notifier.from_environment({"NOTIFY_SOCKET": f"{tmp_path}/gone"})
     assert notifier.enabled
     assert not notifier.ready("serving")
