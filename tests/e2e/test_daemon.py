@@ -1,14 +1,21 @@
-"""`paywatch run` as a process: the API and the CLI on one database, and a clean stop."""
+"""`paywatch run` as a process: the API and the CLI on one database, and a clean stop;
+`paywatch demo` with nothing configured, to the end."""
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.e2e.conftest import PAYWATCH, Installation
+from tests.support.anvil import anvil_available
+from tests.support.litecoind import litecoind_available
 
 
 def test_orders_over_http_show_in_the_cli_and_sigterm_exits_cleanly(
@@ -56,11 +63,51 @@ def test_orders_over_http_show_in_the_cli_and_sigterm_exits_cleanly(
     assert time.monotonic() - started < 5
 
 
-def test_demo_runs_and_exits_zero() -> None:
+@pytest.mark.skipif(not anvil_available(), reason="anvil missing: ./dev setup")
+def test_demo_runs_and_exits_zero(tmp_path: Path) -> None:
+    """`paywatch demo` with nothing configured: every order paid, every order.paid webhook
+    verified by the store, and no child process or temp dir left behind."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYWATCH_")}
+    env["TMPDIR"] = str(temp)
     result = subprocess.run(
-        [PAYWATCH, "demo"], capture_output=True, text=True, timeout=120, check=False
+        [PAYWATCH, "demo"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
-    assert result.returncode == 0, result.stderr
-    assert "Demo finished" in result.stdout
-    assert "bcrt1" in result.stdout
-    assert "ethereum:" in result.stdout
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    orders = ["demo-1001", "demo-1002"] + (["demo-1003"] if litecoind_available() else [])
+    summary = out[out.index("Every order is paid") :].splitlines()
+    for order in orders:
+        [line] = [row for row in summary if row.strip().startswith(order)]
+        assert " paid " in line, line
+        assert "order.paid among them" in line, line
+        assert f"order {order}: " in out  # the live view's line per change (not a TTY)
+        assert re.search(rf"store: verified order\.paid +{order} ", out), out
+    assert out.count("store: verified order.paid ") == len(orders)
+    # Every webhook from paywatch verified; the one refused is the tour's forgery.
+    assert out.count("store: REFUSED") == 1
+    assert "refused 1 (the forgery)" in out
+    assert "\x1b[" not in out  # no ANSI codes off a terminal
+    assert list(temp.iterdir()) == []
+    assert not processes_mentioning(str(temp))
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """Command lines of live processes that contain ``text`` (the demo's nodes name their
+    temp dirs on theirs)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(cmdline)
+    return found
