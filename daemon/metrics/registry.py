@@ -58,7 +58,7 @@ class Metrics:
         # No *_created series beside every counter and histogram: they double what is
         # scraped and nothing here reads them. (A switch of the library's own; it only
         # changes how metrics are written out.)
-        disable_created_metrics()
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = registry
         self.rpc = RpcMetrics(registry)
         self.transfers = TransferMetrics(registry, configured_assets(config))
