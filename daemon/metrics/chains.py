@@ -1,5 +1,6 @@
 """Each watched chain as its watcher sees it, read at scrape time from the watchers'
-:class:`~daemon.watching.status.WatcherStatus`; and the transfers the watchers credit."""
+:class:`~daemon.watching.status.WatcherStatus` and their sources' endpoint health; and
+the transfers the watchers credit."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from daemon.config.schema import BitcoinChainConfig, Config
+from daemon.metrics.endpoints import endpoint_label
 from daemon.watching.engine import ChainWatcher
 
 Watchers = Callable[[], Mapping[str, ChainWatcher]]
@@ -63,6 +65,17 @@ class ChainCollector:
             "restarts": counter(
                 "paywatch_watcher_restarts", "Times the watcher crashed and was restarted"
             ),
+            "healthy": GaugeMetricFamily(
+                "paywatch_rpc_endpoint_healthy",
+                "1 while the endpoint answers and neither lags behind another nor stands "
+                "still (a stale head); the chain fails over to healthy endpoints first",
+                labels=["chain", "endpoint"],
+            ),
+            "endpoint_head": GaugeMetricFamily(
+                "paywatch_rpc_endpoint_head_height",
+                "The best block the endpoint last showed",
+                labels=["chain", "endpoint"],
+            ),
         }
 
     def describe(self) -> Iterable[Metric]:
@@ -88,7 +101,27 @@ class ChainCollector:
                 families["synced"].add_metric(label, status.last_sync_at.timestamp())
             families["reorgs"].add_metric(label, status.reorgs)
             families["restarts"].add_metric(label, status.restarts)
+            self._endpoints(name, watcher, families)
         return list(families.values())
+
+    @staticmethod
+    def _endpoints(
+        chain: str,
+        watcher: ChainWatcher,
+        families: dict[str, GaugeMetricFamily | CounterMetricFamily],
+    ) -> None:
+        # Two URLs on one scheme://host:port (two API keys at one provider) make one
+        # series: healthy only if both are, the higher head.
+        seen: dict[str, tuple[bool, int | None]] = {}
+        for entry in watcher.source.health():
+            endpoint = endpoint_label(entry.url)
+            healthy, head = seen.get(endpoint, (True, None))
+            heads = [h for h in (head, entry.head_height) if h is not None]
+            seen[endpoint] = (healthy and entry.healthy, max(heads) if heads else None)
+        for endpoint, (healthy, head) in sorted(seen.items()):
+            families["healthy"].add_metric([chain, endpoint], 1 if healthy else 0)
+            if head is not None:
+                families["endpoint_head"].add_metric([chain, endpoint], head)
 
 
 class TransferMetrics:

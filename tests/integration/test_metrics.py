@@ -170,6 +170,8 @@ def test_metrics_of_a_daemon_that_took_a_payment() -> None:
     requests = total(s, "paywatch_rpc_requests_total", chain="eth")
     timed = value(s, "paywatch_rpc_request_duration_seconds_count", chain="eth", endpoint=endpoint)
     assert timed == requests
+    assert value(s, "paywatch_rpc_endpoint_healthy", chain="eth", endpoint=endpoint) == 1
+    assert value(s, "paywatch_rpc_endpoint_head_height", chain="eth", endpoint=endpoint) == head
     assert PASSWORD not in text
     assert API_KEY not in text
 
@@ -406,7 +408,7 @@ def test_json_rpc_clients_report_every_request_and_how_it_failed() -> None:
 def test_promtool_accepts_the_alert_rules_and_their_tests() -> None:
     checked = run_promtool("check", "rules", str(ROOT / "deploy/prometheus/alerts.yml"))
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 10 rules found" in checked.stdout
+    assert "SUCCESS: 11 rules found" in checked.stdout
     tested = run_promtool("test", "rules", str(ROOT / "deploy/prometheus/alerts_test.yml"))
     assert tested.returncode == 0, tested.stdout + tested.stderr
 

@@ -12,7 +12,7 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from chains.tatum.notification import payload_hash
-from chains.watching import BlockHeader
+from chains.watching import BlockHeader, EndpointHealth
 from daemon.config.loading import parse_config
 from daemon.metrics.chains import ChainCollector
 from daemon.metrics.exporter import start_metrics
@@ -90,11 +90,20 @@ def test_webhook_attempts_by_outcome_with_their_duration_and_event_latency() -> 
 OUTCOMES = ("delivered", "retrying", "dead", "gone")
 
 
-class _Watcher:
-    """What the chain collector reads of a watcher: its status."""
+class _Source:
+    def __init__(self, health: list[EndpointHealth]) -> None:
+        self._health = health
 
-    def __init__(self, status: WatcherStatus) -> None:
+    def health(self) -> list[EndpointHealth]:
+        return self._health
+
+
+class _Watcher:
+    """What the chain collector reads of a watcher: its status and its endpoints' health."""
+
+    def __init__(self, status: WatcherStatus, health: list[EndpointHealth]) -> None:
         self.status = status
+        self.source = _Source(health)
 
 
 def test_chains_are_read_from_the_watchers_status_when_scraped() -> None:
@@ -105,7 +114,12 @@ def test_chains_are_read_from_the_watchers_status_when_scraped() -> None:
     behind.synced(880, clock())
     behind.reorged(870, clock())
     behind.restarts = 2
-    watchers = {"btc": _Watcher(behind), "eth": _Watcher(fresh)}
+    btc_nodes = [
+        EndpointHealth("http://127.0.0.1:8332", True, head_height=900),
+        EndpointHealth("https://btc.example/?key=SECRET", False, error="lagging"),
+        EndpointHealth("https://btc.example/other-key", True, head_height=890),
+    ]
+    watchers = {"btc": _Watcher(behind, btc_nodes), "eth": _Watcher(fresh, [])}
     registry = CollectorRegistry()
     registry.register(ChainCollector(lambda: cast(Mapping[str, ChainWatcher], watchers), clock))
 
@@ -119,6 +133,13 @@ def test_chains_are_read_from_the_watchers_status_when_scraped() -> None:
     assert value(s, "paywatch_chain_reorgs_total", **btc) == 1
     assert value(s, "paywatch_watcher_restarts_total", **btc) == 2
     assert value(s, "paywatch_watcher_last_sync_timestamp_seconds", **btc) == clock().timestamp()
+    own = {"chain": "btc", "endpoint": "http://127.0.0.1:8332"}
+    assert value(s, "paywatch_rpc_endpoint_healthy", **own) == 1
+    assert value(s, "paywatch_rpc_endpoint_head_height", **own) == 900
+    # Two URLs at one provider: one series, unhealthy while either is.
+    paid = {"chain": "btc", "endpoint": "https://btc.example:443"}
+    assert value(s, "paywatch_rpc_endpoint_healthy", **paid) == 0
+    assert value(s, "paywatch_rpc_endpoint_head_height", **paid) == 890
     # A watcher that has seen nothing yet: counters and in_sync only, no made-up heights.
     assert value(s, "paywatch_chain_in_sync", chain="eth") == 0
     assert value(s, "paywatch_chain_head_height", chain="eth") is None
