@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import re
 import socket
 import tempfile
@@ -45,6 +46,7 @@ from tests.support.prometheus import (
     ROOT,
     Samples,
     parse,
+    promtool_binary,
     run_promtool,
     series,
     total,
@@ -185,8 +187,9 @@ def test_metrics_of_a_daemon_that_took_a_payment() -> None:
     assert value(s, "paywatch_webhook_dead_letters") == 0
     assert (value(s, "process_resident_memory_bytes") or 0) > 0
 
-    checked = run_promtool("check", "metrics", stdin=text.encode())
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+    if promtool_binary() is not None or os.environ.get("CI"):  # else the rest still counts
+        checked = run_promtool("check", "metrics", stdin=text.encode())
+        assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 @contextlib.contextmanager
