@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from importlib import metadata
@@ -28,8 +27,6 @@ from daemon.storage.database import Database
 from daemon.tatum.hints import Hints
 from daemon.watching.engine import ChainWatcher
 from daemon.watching.hooks import WatchHooks
-
-log = logging.getLogger("paywatch.metrics")
 
 
 class _Described(Protocol):
