@@ -11,9 +11,7 @@ import click
 
 from daemon.cli.context import CliContext, pass_ctx
 from daemon.config.secrets import secret_values
-from daemon.demo.run import DemoFailed, run_demo
 from daemon.runtime.logs import configure_logging
-from daemon.runtime.server import serve
 
 
 def run_loop(main: Coroutine[Any, Any, None]) -> None:
@@ -33,6 +31,8 @@ def run(ctx: CliContext, no_migrate: bool) -> None:
     config = ctx.config
     configure_logging(config.log_level, fmt=config.log_format, secrets=secret_values(config))
     container = ctx.container
+    from daemon.runtime.server import serve  # the whole runtime: only for this command
+
     run_loop(serve(container, migrate=not no_migrate))
 
 
@@ -58,6 +58,8 @@ def demo(ctx: click.Context, keep_running: bool, port: int, workdir: Path | None
     Exits 0 once every order is paid and each order.paid webhook is verified; 1 if that
     takes longer than 90 s. Needs nothing configured.
     """
+    from daemon.demo.run import DemoFailed, run_demo  # only for this command
+
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
     try:
