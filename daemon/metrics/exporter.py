@@ -26,6 +26,21 @@ if TYPE_CHECKING:  # prometheus_client is imported only when the metrics are bui
     from daemon.metrics.registry import Metrics
 
 log = logging.getLogger("paywatch.metrics")
+TASK = "metrics-server"
+
+
+class _QuietLifecycle(logging.Filter):
+    """uvicorn's "Started server process" / "Shutting down" lines come from the API's
+    server already: the metrics server's own are left out (its warnings and errors stay)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.INFO:
+            return True
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:
+            return True
+        return task is None or task.get_name() != TASK
 
 
 def metrics_app(metrics: Metrics) -> Starlette:
@@ -73,7 +88,9 @@ async def export(metrics: Metrics, listen: str, stop: asyncio.Event) -> None:
         timeout_graceful_shutdown=1,
     )
     server = _Server(config)
-    serving = asyncio.create_task(server.serve(sockets=[sock]), name="metrics-server")
+    quiet = _QuietLifecycle()
+    logging.getLogger("uvicorn.error").addFilter(quiet)
+    serving = asyncio.create_task(server.serve(sockets=[sock]), name=TASK)
     stopping = asyncio.create_task(stop.wait())
     try:
         while not server.started and not serving.done() and not stop.is_set():
@@ -91,6 +108,7 @@ async def export(metrics: Metrics, listen: str, stop: asyncio.Event) -> None:
             await serving
         metrics.bound = None
         sock.close()
+        logging.getLogger("uvicorn.error").removeFilter(quiet)
 
 
 def start_metrics(
