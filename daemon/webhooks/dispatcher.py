@@ -80,11 +80,20 @@ class Dispatcher:
         self._stopping = False
         self._news = True
         self._looked_past = -math.inf
+        self._runner: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
-        """Look for due deliveries now (called after the daemon commits a write)."""
+        """Look for due deliveries now (called after the daemon commits a write). The
+        dispatcher's own claims are no news (waking on them kept an idle dispatcher
+        claiming in a loop, ~120 claims/s, holding the database's one writer)."""
+        if self._runner is not None and _current_task() is self._runner:
+            return
         self._news = True
         self._wake.set()
+
+    def _idle(self) -> bool:
+        """No attempt under way or waiting to start: nothing to gather by waiting."""
+        return not self._queued and all(task.done() for task in self._tasks)
 
     def _should_claim(self) -> bool:
         """After news (a commit, a result written, the poll interval), or when what was
@@ -99,6 +108,7 @@ class Dispatcher:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until ``stop`` is set; then finish or give back what is in flight."""
+        self._runner = asyncio.current_task()
         if self.db.dialect == "sqlite":
             freed = await self.db.run(lambda c: self.outbox.release_abandoned(c, self.clock()))
             if freed:
@@ -115,10 +125,13 @@ class Dispatcher:
                 await self._sleep(stop)
                 if not self._wake.is_set():
                     self._news = True  # the poll interval passed: retries may be due
-                # Let a burst of completions and commits gather: one claim for all of them.
-                await asyncio.sleep(COALESCE_SECONDS)
+                # Let a burst of completions and commits gather: one claim for all of them
+                # (when idle, a lone commit is not a burst: claim at once).
+                if not self._idle():
+                    await asyncio.sleep(COALESCE_SECONDS)
         finally:
             await self._shut_down()
+            self._runner = None
 
     async def _sleep(self, stop: asyncio.Event) -> None:
         waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
@@ -238,8 +251,11 @@ class Dispatcher:
     async def _flush(self) -> None:
         try:
             while self._finished:
-                # Let the results of a burst gather: one transaction for all of them.
-                await asyncio.sleep(2 * COALESCE_SECONDS)
+                # Let the results of a burst gather: one transaction for all of them
+                # (the last result of a burst is written at once: an order's next event
+                # waits for it).
+                if not self._idle():
+                    await asyncio.sleep(2 * COALESCE_SECONDS)
                 batch, self._finished = self._finished, []
                 try:
                     await self.db.run(functools.partial(self.outbox.record, records=batch))
@@ -266,6 +282,13 @@ class Dispatcher:
         if cut_off:
             await self.db.run(lambda conn: self.outbox.release(conn, cut_off))
             log.info("gave back %d webhook deliveries still in flight at stop", len(cut_off))
+
+
+def _current_task() -> asyncio.Task[object] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # called outside the event loop
+        return None
 
 
 def lease_for(timeout: timedelta) -> timedelta:
