@@ -94,6 +94,7 @@ def test_no_secret_reaches_a_log_line(tmp_path: Path) -> None:
         finally:
             for name in SECRETS:
                 os.environ.pop(name, None)
+            inst.stop_all()
     assert refused["n"] >= 1
     log = inst.log()
     lines = [json.loads(line) for line in log.splitlines() if line.strip()]
