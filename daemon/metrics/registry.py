@@ -19,10 +19,12 @@ from prometheus_client.exposition import choose_encoder
 
 from daemon.config.schema import Config
 from daemon.metrics.chains import ChainCollector, TransferMetrics, configured_assets
+from daemon.metrics.jobs import JobCollector
 from daemon.metrics.rpc import RpcMetrics
 from daemon.metrics.stored import StoredCounts
 from daemon.metrics.tatum import TatumCollector
 from daemon.metrics.webhooks import WebhookMetrics
+from daemon.runtime.jobs import Jobs
 from daemon.storage.database import Database
 from daemon.tatum.hints import Hints
 from daemon.watching.engine import ChainWatcher
@@ -50,6 +52,7 @@ class Metrics:
         clock: Callable[[], datetime],
         watchers: Callable[[], Mapping[str, ChainWatcher]],
         hints: Callable[[], Hints | None],
+        jobs: Callable[[], Jobs | None] = lambda: None,
         version: str | None = None,
     ) -> None:
         # No *_created series beside every counter and histogram: they double what is
@@ -61,10 +64,11 @@ class Metrics:
         self.transfers = TransferMetrics(registry, configured_assets(config))
         self.webhooks = WebhookMetrics(registry)
         self.stored = StoredCounts(db)
-        collectors: list[ChainCollector | StoredCounts | TatumCollector] = [
+        collectors: list[ChainCollector | StoredCounts | TatumCollector | JobCollector] = [
             ChainCollector(watchers, clock),
             self.stored,
             TatumCollector(hints),
+            JobCollector(jobs),
         ]
         for collector in collectors:
             registry.register(collector)

@@ -22,6 +22,7 @@ from daemon.webhooks.targets import Targets
 
 if TYPE_CHECKING:
     from daemon.metrics.registry import Metrics
+    from daemon.runtime.jobs import Jobs
 
 Clock = Callable[[], datetime]
 
@@ -41,6 +42,7 @@ class Container:
     _watchers: dict[str, ChainWatcher] | None = field(default=None, repr=False)
     _hints: Hints | None = field(default=None, repr=False)
     _metrics: Metrics | None = field(default=None, repr=False)
+    jobs: Jobs | None = field(default=None, repr=False)  # set by serve() when it schedules
 
     @property
     def watchers(self) -> dict[str, ChainWatcher]:
@@ -76,6 +78,7 @@ class Container:
                 clock=self.clock,
                 watchers=lambda: self.watchers,
                 hints=lambda: self.tatum_hints,
+                jobs=lambda: self.jobs,
             )
         return self._metrics
 

@@ -123,7 +123,7 @@ def _start_work(container: Container, stop: asyncio.Event) -> tuple[list[asyncio
         container.config, container.db, container.clock, container.tatum_hints, stop
     )
     tasks += tatum_tasks
-    scheduled = schedule_jobs(container, Jobs(), keeper)
+    scheduled = container.jobs = schedule_jobs(container, Jobs(), keeper)
     scheduled.start()
     return tasks, scheduled
 
