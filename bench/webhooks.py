@@ -77,7 +77,9 @@ def fill(container: Container, count: int) -> None:
 
 async def deliver(container: Container, count: int, receiver_url: str) -> float:
     c = container
-    dispatcher, close = build_dispatcher(c.config.webhooks, c.db, c.clock)
+    # Counted as the daemon counts them: each attempt also goes to the Prometheus metrics.
+    heard = c.metrics.webhooks if c.metrics is not None else None
+    dispatcher, close = build_dispatcher(c.config.webhooks, c.db, c.clock, observer=heard)
     stop = asyncio.Event()
 
     def delivered(conn: Connection) -> int:
