@@ -2,19 +2,24 @@
 
 Each runs as a child process on a free loopback port with its data in a directory the
 demo removes afterwards. Children run in their own session, so a Ctrl-C reaches only the
-demo, which stops them in order (SIGTERM, then SIGKILL if they linger).
+demo, which stops them in order (SIGTERM, then SIGKILL if they linger). On Linux each
+child is also told to take SIGTERM when the demo dies, so even a demo killed with
+SIGKILL leaves no node running.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import itertools
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -28,6 +33,7 @@ ANVIL_PATHS = (
 )
 LITECOIND = Path("/usr/bin/litecoind")  # Debian's litecoind (Litecoin Core, Bitcoin Core's RPC)
 REPOSITORY = Path(__file__).resolve().parents[2]  # the checkout, when installed editable
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent thread dies
 # anvil's first default account ("test test ... junk" mnemonic), funded on every fresh chain.
 FUNDED_ACCOUNT = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
 START_SECONDS = 30.0
@@ -86,6 +92,20 @@ class JsonRpc:
         await self._client.aclose()
 
 
+def _parent_death_signal() -> Any:
+    """A function for ``preexec_fn`` that has the child take SIGTERM when the demo dies
+    (Linux); None elsewhere. libc is looked up here, in the parent: between fork and
+    exec the child only makes the one call."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+    def in_child() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    return in_child
+
+
 class Node:
     """A child process that answers JSON-RPC on loopback once it is up."""
 
@@ -111,6 +131,7 @@ class Node:
                 stdin=subprocess.DEVNULL,
                 cwd=self.workdir,
                 start_new_session=True,
+                preexec_fn=_parent_death_signal(),  # noqa: PLW1509 - one libc call, no locks
             )
         deadline = time.monotonic() + START_SECONDS
         while True:

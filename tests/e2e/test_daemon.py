@@ -111,3 +111,35 @@ def processes_mentioning(text: str) -> list[str]:
         if text in cmdline:
             found.append(cmdline)
     return found
+
+
+def test_a_demo_killed_outright_leaves_no_node_running(tmp_path: Path) -> None:
+    """SIGKILL gives the demo no chance to stop its nodes: they stop themselves, told by
+    the kernel that their parent died."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYWATCH_")}
+    env["TMPDIR"] = str(temp)
+    out = tmp_path / "demo.out"
+    with out.open("wb") as sink:
+        demo = subprocess.Popen(
+            [PAYWATCH, "demo", "--keep-running"], cwd=tmp_path, env=env, stdout=sink, stderr=sink
+        )
+    try:
+        deadline = time.monotonic() + 150
+        while "keeps running until Ctrl-C" not in out.read_text(errors="replace"):
+            assert demo.poll() is None, out.read_text(errors="replace")
+            assert time.monotonic() < deadline, out.read_text(errors="replace")
+            time.sleep(0.2)
+        nodes = processes_mentioning(str(temp))
+        assert any("anvil" in node for node in nodes), nodes
+        demo.send_signal(signal.SIGKILL)
+        demo.wait(10)
+        deadline = time.monotonic() + 20
+        while processes_mentioning(str(temp)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert processes_mentioning(str(temp)) == []
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait(10)
