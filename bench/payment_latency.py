@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import machine_speed  # noqa: E402
 from tests.support.anvil import Anvil, anvil_node  # noqa: E402
-from tests.support.keys import ETH_XPUB  # noqa: E402
+from tests.support.configs import anvil_chain_yaml  # noqa: E402
 from tests.support.postgres import free_port  # noqa: E402
 
 PAYWATCH = str(Path(sys.executable).parent / "paywatch")
@@ -194,23 +194,19 @@ def store_process() -> Iterator[str]:
 
 
 def daemon_config(workdir: Path, port: int, anvil: Anvil, store: str, *, ws: bool) -> str:
-    ws_url = f', ws_url: "{anvil.ws_url}"' if ws else ""
+    chain = anvil_chain_yaml(
+        anvil.url,
+        ws_url=anvil.ws_url if ws else None,
+        start_height=anvil.height(),
+        poll_interval=f"{POLL_SECONDS:g}s",
+    )
     return f"""
 database_url: sqlite:///{workdir / "paywatch.db"}
 api: {{listen: "127.0.0.1:{port}"}}
 metrics: {{listen: "127.0.0.1:{free_port()}"}}
 log_level: warning
 webhooks: {{url: "{store}/hooks", secret: "{SECRET}", allow_private_targets: true}}
-chains:
-  eth:
-    type: evm
-    chain_id: 31337
-    xpub: {ETH_XPUB}
-    confirmations: 1
-    native: {{symbol: ETH, decimals: 18}}
-    start_height: {anvil.height()}
-    backend: {{kind: rpc, urls: ["{anvil.url}"]{ws_url}, poll_interval: {POLL_SECONDS:g}s}}
-"""
+{chain}"""
 
 
 @dataclass

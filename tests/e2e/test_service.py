@@ -31,7 +31,7 @@ import pytest
 from tests.e2e.conftest import Installation
 from tests.integration.webhooks.conftest import SECRET, webhooks_yaml
 from tests.support.anvil import Anvil, anvil_available, anvil_node
-from tests.support.keys import ETH_XPUB
+from tests.support.configs import anvil_chain_yaml
 from tests.support.postgres import free_port
 from tests.support.receiver import Answer, Behaviour, Received, Receiver, webhook_receiver
 
@@ -51,14 +51,7 @@ database_url: sqlite:///{inst.workdir / "paywatch.db"}
 api: {{listen: "127.0.0.1:{inst.port}"}}
 metrics: {{listen: "127.0.0.1:{free_port()}"}}
 orders: {{expires_in: 15m, late_window: 24h, underpaid_tolerance_percent: 0}}
-chains:
-  eth:
-    type: evm
-    chain_id: 31337
-    xpub: {ETH_XPUB}
-    confirmations: 1
-    start_height: 0
-    backend: {{kind: rpc, urls: ["{node.url}"], ws_url: "{node.ws_url}", poll_interval: 1s}}
+{anvil_chain_yaml(node.url, ws_url=node.ws_url)}
 {webhooks_yaml(store_url, timeout="10s", poll_interval="1s")}"""
 
 

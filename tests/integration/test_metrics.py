@@ -40,8 +40,7 @@ from tests.integration.conftest import ContainerFactory
 from tests.integration.webhooks.conftest import SECRET, webhooks_yaml
 from tests.support.anvil import Anvil, anvil_available, anvil_node, free_port
 from tests.support.clock import ManualClock
-from tests.support.configs import config_yaml
-from tests.support.keys import ETH_XPUB
+from tests.support.configs import anvil_chain_yaml, config_yaml
 from tests.support.prometheus import (
     ROOT,
     Samples,
@@ -75,15 +74,7 @@ database_url: sqlite:///{db}
 api: {{listen: "127.0.0.1:0"}}
 metrics: {{listen: "127.0.0.1:0"}}
 {webhooks_yaml(receiver.url)}
-chains:
-  eth:
-    type: evm
-    chain_id: 31337
-    xpub: {ETH_XPUB}
-    confirmations: 1
-    start_height: 0
-    backend: {{kind: rpc, url: "{url}", poll_interval: 1s}}
-"""
+{anvil_chain_yaml(url)}"""
 
 
 @contextlib.contextmanager

@@ -34,3 +34,20 @@ chains:
     confirmations: finalized
     native: {{symbol: POL, decimals: 18, aliases: [MATIC]}}
 {extra}"""
+
+
+def anvil_chain_yaml(
+    url: str, *, ws_url: str | None = None, start_height: int = 0, poll_interval: str = "1s"
+) -> str:
+    """``chains:`` with one EVM chain ``eth`` on a local anvil (chain id 31337, ETH), the
+    abandon key and 1 confirmation; WebSocket heads when ``ws_url`` is given."""
+    ws = f', ws_url: "{ws_url}"' if ws_url else ""
+    return f"""chains:
+  eth:
+    type: evm
+    chain_id: 31337
+    xpub: {ETH_XPUB}
+    confirmations: 1
+    start_height: {start_height}
+    backend: {{kind: rpc, urls: ["{url}"]{ws}, poll_interval: {poll_interval}}}
+"""
