@@ -34,7 +34,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -45,6 +44,7 @@ from bench import machine_speed  # noqa: E402
 from tests.support.anvil import Anvil, anvil_node  # noqa: E402
 from tests.support.configs import anvil_chain_yaml  # noqa: E402
 from tests.support.postgres import free_port  # noqa: E402
+from tests.support.receiver import Receive, Scope, Send, read_body  # noqa: E402
 
 PAYWATCH = str(Path(sys.executable).parent / "paywatch")
 SECRET = "whsec_" + "bGF0ZW5jeSBiZW5jaG1hcmsgc2VjcmV0IGZvciBzdG9yZQ=="
@@ -57,10 +57,6 @@ PIN = os.environ.get("BENCH_PIN", "1") == "1" and (os.cpu_count() or 1) > 1
 
 
 # --- the store: a separate process ------------------------------------------------------
-
-Scope = dict[str, Any]
-Receive = Callable[[], Any]
-Send = Callable[[dict[str, Any]], Any]
 
 
 class Store:
@@ -80,12 +76,7 @@ class Store:
         if scope["type"] != "http":
             return
         arrived = time.time()
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         path: str = scope["path"]
         if scope["method"] == "POST":
             await self._reply(send, self._webhook(arrived, body, scope["headers"]))

@@ -51,6 +51,17 @@ class Answer:
     delay: float = 0.0  # seconds to hold the request before answering (a hanging store)
 
 
+async def read_body(receive: Receive) -> bytes:
+    """An ASGI request's whole body."""
+    body = b""
+    while True:
+        message = await receive()
+        chunk: bytes = message.get("body", b"")
+        body += chunk
+        if not message.get("more_body"):
+            return body
+
+
 Behaviour = Callable[[int, Received], Answer]  # (1-based request number, request) -> answer
 
 
@@ -86,12 +97,7 @@ class Receiver:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         if scope["method"] == "GET" and scope["path"] == "/stats":
             await self._reply(send, Answer(200, body=json.dumps(self.stats()).encode()))
             return
