@@ -7,7 +7,7 @@ import sys
 
 import pytest
 from coincurve import PrivateKey, PublicKey
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from chains.base import KeyFormatError
@@ -28,14 +28,29 @@ def _point(secret: int) -> bytes:
 
 @settings(max_examples=60, deadline=None, database=None)
 @given(secret=scalars, tweak=scalars)
+@example(secret=1, tweak=CURVE_ORDER - 1)  # hypothesis's favourite bounds: the sum is n
+@example(secret=CURVE_ORDER - 1, tweak=1)
+@example(secret=12345, tweak=CURVE_ORDER - 12345)
+@example(secret=CURVE_ORDER - 1, tweak=CURVE_ORDER - 1)  # wraps past n, not to zero
 def test_adder_matches_coincurve(secret: int, tweak: int) -> None:
-    point = _point(secret)
-    expected = PublicKey(point).add(tweak.to_bytes(32, "big"))
+    point, scalar = _point(secret), tweak.to_bytes(32, "big")
     adder = PointAdder(point)
-    assert adder.add(tweak.to_bytes(32, "big")) == expected.format(compressed=True)
-    assert adder.add(tweak.to_bytes(32, "big"), compressed=False) == expected.format(
-        compressed=False
-    )
+    if (secret + tweak) % CURVE_ORDER == 0:
+        # The point at infinity has no encoding: libsecp256k1 refuses the sum, the adder
+        # answers None, and the child key deriver calls the index invalid (BIP-32: skip
+        # it and use the next one).
+        with pytest.raises(ValueError, match="invalid"):
+            PublicKey(point).add(scalar)
+        assert adder.add(scalar) is None
+        assert adder.add(scalar, compressed=False) is None
+        parent = ExtendedPublicKey(b"\x04\x88\xb2\x1e", 3, b"\1\2\3\4", 0, bytes(32), point)
+        with pytest.raises(InvalidChildIndex) as caught:
+            ChildKeyDeriver(parent).tweaked_pubkey(7, scalar)
+        assert caught.value.index == 7
+        return
+    expected = PublicKey(point).add(scalar)
+    assert adder.add(scalar) == expected.format(compressed=True)
+    assert adder.add(scalar, compressed=False) == expected.format(compressed=False)
 
 
 @pytest.mark.parametrize(
