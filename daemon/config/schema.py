@@ -37,8 +37,26 @@ def _check_chain_name(value: str) -> str:
 
 
 def _check_symbol(value: str) -> str:
+    """The symbol in its one canonical form, upper case: orders, transfers and events
+    all carry it so, whatever case the config or a request wrote it in."""
     if not _SYMBOL.match(value):
         raise ValueError(f"{value!r} is not an asset symbol (letters and digits, e.g. USDC)")
+    return value.upper()
+
+
+def _tokens_unique(value: object) -> object:
+    """Refuse token symbols that differ only in case, before they are upper-cased (and one
+    would silently replace the other)."""
+    if isinstance(value, dict):
+        seen: dict[str, str] = {}
+        for key in value:
+            if not isinstance(key, str):
+                continue
+            first = seen.setdefault(key.upper(), key)
+            if first != key:
+                raise ValueError(
+                    f"{first!r} and {key!r} are the same symbol (symbols ignore case); keep one"
+                )
     return value
 
 
@@ -184,7 +202,9 @@ class EvmChainConfig(Section):
     # balances of open orders' addresses with what was credited, this often.
     balance_check_interval: Duration = timedelta(minutes=1)
     native: NativeAssetConfig | None = None
-    tokens: dict[Symbol, TokenConfig] = Field(default_factory=dict)
+    tokens: Annotated[dict[Symbol, TokenConfig], BeforeValidator(_tokens_unique)] = Field(
+        default_factory=dict
+    )
     backend: BackendConfig = Field(default_factory=BackendConfig)
 
     @model_validator(mode="after")
@@ -199,14 +219,19 @@ class EvmChainConfig(Section):
                 self, "native", NativeAssetConfig(symbol=known[0], decimals=known[1])
             )
         native = self.native_asset
-        names = [native.symbol.upper(), *(a.upper() for a in native.aliases)]
-        for symbol in self.tokens:
-            names.append(symbol.upper())
-        duplicates = {n for n in names if names.count(n) > 1}
-        if duplicates:
-            raise ValueError(
-                f"asset symbol used twice on this chain: {', '.join(sorted(duplicates))}"
-            )
+        keys = [
+            ("native.symbol", native.symbol),
+            *((f"native.aliases[{i}]", alias) for i, alias in enumerate(native.aliases)),
+            *((f"tokens.{symbol}", symbol) for symbol in self.tokens),
+        ]
+        first: dict[str, str] = {}
+        for key, symbol in keys:  # every symbol is upper case by now
+            if symbol in first:
+                raise ValueError(
+                    f"{key}: {symbol} is already {first[symbol]} on this chain "
+                    "(symbols ignore case)"
+                )
+            first[symbol] = key
         return self
 
     @property

@@ -200,3 +200,16 @@ def test_health_and_openapi(client: httpx.Client) -> None:
         "/v1/orders/{id}/cancel",
         "/v1/orders/{id}/qr.svg",
     } <= set(spec["paths"])
+
+
+def test_asset_symbols_ignore_case(client: httpx.Client) -> None:
+    for asked, chain, stored in [
+        ("usdc", "eth", "USDC"),
+        ("btc", "btc", "BTC"),
+        ("Matic", "polygon", "POL"),
+    ]:
+        body = {**ORDER, "order_id": f"case-{asked}", "chain": chain, "asset": asked}
+        created = client.post("/v1/orders", json=body)
+        assert created.status_code == 201, created.text
+        assert created.json()["asset"] == stored
+        assert client.get(f"/v1/orders/{created.json()['id']}").json()["asset"] == stored

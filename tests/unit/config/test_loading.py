@@ -103,7 +103,7 @@ chains:
         (
             "chains: {eth: {type: evm, chain_id: 1, xpub: a, tokens: {ETH: {contract:"
             " '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48', decimals: 6}}}}",
-            "asset symbol used twice",
+            "chains.eth: tokens.ETH: ETH is already native.symbol on this chain",
         ),
         ("chains: {Eth: {type: evm, chain_id: 1, xpub: a}}", "chains.Eth: chain name"),
         (

@@ -1,0 +1,34 @@
+"""``paywatch order create`` takes an asset symbol in any case and stores it upper case."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from daemon.cli.main import cli
+from tests.support.configs import config_yaml
+
+
+def test_order_create_ignores_the_case_of_the_asset(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(config_yaml(f"sqlite:///{tmp_path / 'paywatch.db'}"))
+    runner = CliRunner()
+
+    def paywatch(*args: str) -> str:
+        result = runner.invoke(cli, ["--config", str(config), *args])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    paywatch("db", "upgrade")
+    created = json.loads(
+        paywatch(
+            *("order", "create", "--chain", "eth", "--asset", "usdc", "--amount", "12.5"),
+            *("--order-id", "cli-case", "--json"),
+        )
+    )
+    assert created["asset"] == "USDC"
+    assert created["amount_base"] == 12_500_000
+    shown = json.loads(paywatch("order", "show", created["id"], "--json"))
+    assert shown["asset"] == "USDC"
