@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import Connection
@@ -10,23 +11,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from daemon.api.auth import api_key_id, requires_key
 from daemon.api.errors import install_error_handlers
 from daemon.api.openapi import openapi_document
-from daemon.api.params import (
-    bearer_token,
-    header_text,
-    json_body,
-    query_choice,
-    query_int,
-    query_text,
-)
+from daemon.api.params import header_text, json_body, query_choice, query_int, query_text
 from daemon.api.qr import render
 from daemon.api.schemas import STATUSES, CreateOrderBody
 from daemon.api.tatum import tatum_routes
 from daemon.api.webhooks import delivery_routes
 from daemon.runtime.container import Container
 from daemon.services import json_codec
-from daemon.services.apikeys import authenticate
 from daemon.services.errors import NotFound
 from daemon.services.orders import OrderPage
 from daemon.services.request_checks import check_callback_url
@@ -42,7 +36,8 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 class OrderRoutes:
-    """The handlers; each does its database work in one unit of work."""
+    """The handlers; each does its database work in one unit of work, after the API key
+    was checked (see :mod:`daemon.api.auth`)."""
 
     def __init__(self, container: Container) -> None:
         self.db = container.db
@@ -54,7 +49,7 @@ class OrderRoutes:
         self.watchers = container.watchers
 
     async def create_order(self, request: Request) -> Response:
-        token = bearer_token(request)
+        key_id = api_key_id(request)
         idempotency_key = header_text(request, "Idempotency-Key", 255)
         new = (await json_body(request, CreateOrderBody, self.max_body)).to_new_order()
         if new.callback_url is not None:  # resolved here, outside the unit of work
@@ -66,7 +61,7 @@ class OrderRoutes:
                 conn,
                 new,
                 now,
-                api_key_id=authenticate(conn, token),
+                api_key_id=key_id,
                 idempotency_key=idempotency_key,
             )
         )
@@ -74,7 +69,6 @@ class OrderRoutes:
         return Response(created.json, 201, headers, media_type="application/json")
 
     async def list_orders(self, request: Request) -> Response:
-        token = bearer_token(request)
         status = query_choice(request, "status", STATUSES)
         chain = query_text(request, "chain", 32)
         order_id = query_text(request, "order_id", 200)
@@ -82,7 +76,6 @@ class OrderRoutes:
         cursor = query_text(request, "cursor", 64)
 
         def page_of(conn: Connection) -> OrderPage:
-            authenticate(conn, token)
             return self.service.list(
                 conn, status=status, chain=chain, order_id=order_id, limit=limit, cursor=cursor
             )
@@ -92,31 +85,27 @@ class OrderRoutes:
         return json_response({"data": page.data, "next_cursor": page.next_cursor, "has_more": more})
 
     async def get_order(self, request: Request) -> Response:
-        token, order = bearer_token(request), request.path_params["id"]
+        order = request.path_params["id"]
 
         def view(conn: Connection) -> dict[str, Any]:
-            authenticate(conn, token)
             return self.service.get(conn, order)
 
         return json_response(await self.db.run_read(view))
 
     async def cancel_order(self, request: Request) -> Response:
-        token, order, now = bearer_token(request), request.path_params["id"], self.clock()
+        order, now = request.path_params["id"], self.clock()
 
         def cancel(conn: Connection) -> dict[str, Any]:
-            authenticate(conn, token)
             return self.service.cancel(conn, order, now)
 
         return json_response(await self.db.run(cancel))
 
     async def qr_code(self, request: Request) -> Response:
-        token, order = bearer_token(request), request.path_params["id"]
-        kind = request.path_params["kind"]
+        order, kind = request.path_params["id"], request.path_params["kind"]
         if kind not in ("svg", "png"):
             raise NotFound("not_found", "QR codes come as qr.svg or qr.png")
 
         def uri(conn: Connection) -> str:
-            authenticate(conn, token)
             view = self.service.get(conn, order)
             if not view["payment_uri"]:
                 raise NotFound("no_payment_uri", "the order's chain is no longer configured")
@@ -151,12 +140,15 @@ def create_app(container: Container) -> Starlette:
     async def openapi(request: Request) -> Response:
         return json_response(spec)
 
+    keyed = functools.partial(requires_key, container.db)
     routes = [
-        Route("/v1/orders", handlers.create_order, methods=["POST"]),
-        Route("/v1/orders", handlers.list_orders, methods=["GET"]),
-        Route("/v1/orders/{id}", handlers.get_order, methods=["GET"]),
-        Route("/v1/orders/{id}/cancel", handlers.cancel_order, methods=["POST"]),
-        Route("/v1/orders/{id}/qr.{kind:str}", handlers.qr_code, methods=["GET"]),
+        Route("/v1/orders", keyed(handlers.create_order), methods=["POST"]),
+        Route("/v1/orders", keyed(handlers.list_orders), methods=["GET"]),
+        Route("/v1/orders/{id}", keyed(handlers.get_order), methods=["GET"]),
+        Route("/v1/orders/{id}/cancel", keyed(handlers.cancel_order), methods=["POST"]),
+        Route("/v1/orders/{id}/qr.{kind:str}", keyed(handlers.qr_code), methods=["GET"]),
+        # No API key: liveness, readiness, the API's description, and Tatum's callbacks
+        # (HMAC-signed; see daemon.api.tatum).
         Route("/healthz", handlers.healthz, methods=["GET"]),
         Route("/readyz", handlers.readyz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),

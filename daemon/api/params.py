@@ -14,8 +14,8 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def bearer_token(request: Request) -> str:
-    """The request's API key if it is well formed (401 otherwise, before the body is
-    read). Whether it is valid is checked in the request's own database transaction."""
+    """The request's API key if it is well formed (401 otherwise). Whether it is a valid,
+    unrevoked key is checked next, still before the body is read (daemon.api.auth)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     return check_key_format(token.strip() if scheme.lower() == "bearer" else None)

@@ -10,10 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from daemon.api.params import bearer_token, query_choice, query_int, query_text
+from daemon.api.auth import requires_key
+from daemon.api.params import query_choice, query_int, query_text
 from daemon.runtime.container import Container
 from daemon.services import json_codec
-from daemon.services.apikeys import authenticate
 from daemon.webhooks.deliveries import STATUS_FILTERS, DeliveryPage
 
 DeliveryState = Literal["pending", "retrying", "delivered", "dead", "gone", "no_target"]
@@ -70,14 +70,12 @@ class DeliveryRoutes:
         self.page_size = container.config.api.default_page_size
 
     async def list_deliveries(self, request: Request) -> Response:
-        token = bearer_token(request)
         order_id = query_text(request, "order_id", 200)
         status = query_choice(request, "status", STATUS_FILTERS)
         limit = query_int(request, "limit", self.page_size, 1, 500)
         cursor = query_text(request, "cursor", 64)
 
         def page_of(conn: Connection) -> DeliveryPage:
-            authenticate(conn, token)
             return self.log.list(conn, order_id=order_id, status=status, limit=limit, cursor=cursor)
 
         page = await self.db.run_read(page_of)
@@ -85,19 +83,17 @@ class DeliveryRoutes:
         return _json({"data": page.data, "next_cursor": page.next_cursor, "has_more": more})
 
     async def get_delivery(self, request: Request) -> Response:
-        token, delivery = bearer_token(request), request.path_params["id"]
+        delivery = request.path_params["id"]
 
         def view(conn: Connection) -> dict[str, Any]:
-            authenticate(conn, token)
             return self.log.get(conn, delivery)
 
         return _json(await self.db.run_read(view))
 
     async def redeliver(self, request: Request) -> Response:
-        token, delivery, now = bearer_token(request), request.path_params["id"], self.clock()
+        delivery, now = request.path_params["id"], self.clock()
 
         def again(conn: Connection) -> dict[str, Any]:
-            authenticate(conn, token)
             return self.log.redeliver(conn, delivery, now)
 
         return _json(await self.db.run(again), 202)
@@ -106,10 +102,11 @@ class DeliveryRoutes:
 def delivery_routes(container: Container) -> list[Route]:
     handlers = DeliveryRoutes(container)
     base = "/v1/webhooks/deliveries"
+    db = container.db
     return [
-        Route(base, handlers.list_deliveries, methods=["GET"]),
-        Route(base + "/{id}", handlers.get_delivery, methods=["GET"]),
-        Route(base + "/{id}/redeliver", handlers.redeliver, methods=["POST"]),
+        Route(base, requires_key(db, handlers.list_deliveries), methods=["GET"]),
+        Route(base + "/{id}", requires_key(db, handlers.get_delivery), methods=["GET"]),
+        Route(base + "/{id}/redeliver", requires_key(db, handlers.redeliver), methods=["POST"]),
     ]
 
 
