@@ -173,6 +173,9 @@ class BitcoinChainConfig(Section):
     address_type: Literal["p2pkh", "p2sh-p2wpkh", "p2wpkh", "p2tr"] | None = None
     confirmations: int = Field(default=1, ge=0, le=1000)
     start_height: int | None = Field(default=None, ge=0)
+    # Seconds between blocks (how soon a head that stands still is stale); default: a
+    # table of known chains, else measured from the heads seen.
+    block_time: Duration | None = None
     backend: BackendConfig = Field(default_factory=BackendConfig)
 
     @model_validator(mode="after")
@@ -198,6 +201,9 @@ class EvmChainConfig(Section):
     xpub: str
     confirmations: Annotated[int | str, BeforeValidator(_confirmations)] = 12
     start_height: int | None = Field(default=None, ge=0)
+    # Seconds between blocks (how soon a head that stands still is stale); default: a
+    # table of known chains, else measured from the heads seen.
+    block_time: Duration | None = None
     # Without a trace API, native coin sent by contracts is found by comparing
     # balances of open orders' addresses with what was credited, this often.
     balance_check_interval: Duration = timedelta(minutes=1)
