@@ -1,0 +1,140 @@
+"""The daemon under torture: `paywatch run` as a process that the scenario kills with
+SIGKILL at random moments and starts again, its API, its CLI, and the wait for
+quiescence (every chain processed to the node's tip, order views stable, outbox empty).
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable, Collection
+from typing import Any
+
+import httpx
+
+from tests.e2e.conftest import Installation
+
+Height = Callable[[], int]
+
+
+class Daemon:
+    def __init__(self, inst: Installation, seed: int) -> None:
+        self.inst = inst
+        self.seed = seed
+        self.key = ""
+        self.kills = 0
+        self._timer: threading.Timer | None = None
+
+    # -- process ------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Migrate and make an API key (the daemon may be stopped)."""
+        self.inst.cli("db", "upgrade")
+        self.key = self.inst.cli_json("apikey", "create")["key"]
+
+    def running(self) -> bool:
+        return bool(self.inst.processes) and self.inst.processes[-1].poll() is None
+
+    def start(self) -> None:
+        if not self.running():
+            self.inst.start()
+
+    def kill(self) -> None:
+        """SIGKILL now (if running)."""
+        if self.running():
+            proc = self.inst.processes[-1]
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+            self.kills += 1
+
+    def kill_later(self, rng: random.Random, most: float) -> None:
+        """SIGKILL at a random moment within ``most`` seconds, while the scenario goes on."""
+        self.cancel_kill()
+        self._timer = threading.Timer(rng.uniform(0, most), self.kill)
+        self._timer.start()
+
+    def cancel_kill(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer.join()
+            self._timer = None
+
+    def log_tail(self) -> str:
+        return self.inst.log()[-4000:]
+
+    # -- API and CLI --------------------------------------------------------------------
+    def client(self) -> httpx.Client:
+        auth = {"Authorization": f"Bearer {self.key}"}
+        return httpx.Client(base_url=self.inst.base_url, headers=auth, timeout=20)
+
+    def create(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self.client() as client:
+            answer = client.post("/v1/orders", json=body)
+        assert answer.status_code == 201, f"seed {self.seed}: create {body}: {answer.text}"
+        made: dict[str, Any] = answer.json()
+        return made
+
+    def create_offline(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`paywatch order create` (works while the daemon is down)."""
+        args = ["order", "create", "--chain", body["chain"], "--asset", body["asset"]]
+        args += ["--amount", body["amount"], "--order-id", body["order_id"]]
+        if "expires_in" in body:
+            args += ["--expires-in", f"{int(body['expires_in'])}s"]
+        made: dict[str, Any] = self.inst.cli_json(*args)
+        return made
+
+    def cancel(self, order_id: str) -> int:
+        with self.client() as client:
+            return client.post(f"/v1/orders/{order_id}/cancel").status_code
+
+    def views(self, order_ids: Collection[str]) -> dict[str, dict[str, Any]]:
+        with self.client() as client:
+            found = {}
+            for order_id in order_ids:
+                answer = client.get(f"/v1/orders/{order_id}")
+                assert answer.status_code == 200, answer.text
+                found[order_id] = answer.json()
+        return found
+
+    def outbox_empty(self) -> bool:
+        with self.client() as client:
+            for status in ("pending", "retrying"):
+                listed = client.get("/v1/webhooks/deliveries", params={"status": status})
+                assert listed.status_code == 200, listed.text
+                if listed.json()["data"]:
+                    return False
+        return True
+
+    def processed(self) -> dict[str, int]:
+        rows = self.inst.cli_json("chain", "status")
+        return {row["chain"]: int(row["processed"] or -1) for row in rows}
+
+    def rescan(self, chain: str, first: int) -> None:
+        self.inst.cli("chain", "rescan", chain, "--from", str(first))
+
+    # -- quiescence ---------------------------------------------------------------------
+    def quiesce(
+        self, order_ids: Collection[str], tips: dict[str, Height], seconds: float = 180
+    ) -> dict[str, dict[str, Any]]:
+        """Wait until each chain is processed to its node's tip, the orders' views stay
+        the same for a few seconds and the outbox is empty; the views then."""
+        self.cancel_kill()
+        self.start()
+        deadline = time.monotonic() + seconds
+        last: dict[str, dict[str, Any]] = {}
+        stable_since = time.monotonic()
+        while time.monotonic() < deadline:
+            processed = self.processed()
+            caught_up = all(processed.get(c, -1) >= tip() for c, tip in tips.items())
+            views = self.views(order_ids)
+            if views != last:
+                last, stable_since = views, time.monotonic()
+            elif caught_up and time.monotonic() - stable_since > 4 and self.outbox_empty():
+                return views
+            time.sleep(0.5)
+        raise AssertionError(
+            f"seed {self.seed}: no quiescence within {seconds:.0f}s (processed "
+            f"{self.processed()}, tips { {c: t() for c, t in tips.items()} }, outbox empty "
+            f"{self.outbox_empty()})\n{self.log_tail()}"
+        )

@@ -1,0 +1,191 @@
+"""Plays a seeded plan against a chain and the daemon: the steps every chain shares
+(orders over the API and the CLI, SIGKILLs and restarts, rescans, the lateness
+probe), with the chain's own steps (paying, mining, reorgs, RBF) left to a subclass.
+At the end: quiescence, then the checks against the node's truth and the store's log.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tests.torture.chain_truth import Truth
+from tests.torture.daemon import Daemon
+from tests.torture.scenario import Step, describe
+from tests.torture.store_log import problems, read_log
+from tests.torture.verdict import differences, parse_time
+
+PROBE_EXPIRY = 15  # seconds: the lateness probe's order expires this soon
+
+
+class Player:
+    chain = ""
+    bitcoin = False
+    confirmations = 1
+
+    def __init__(self, seed: int, daemon: Daemon, store_log: Path) -> None:
+        self.seed = seed
+        self.daemon = daemon
+        self.store_log = store_log
+        self.rng = random.Random(seed + 1)
+        self.orders: list[dict[str, Any]] = []
+        self.cancelled: set[str] = set()
+        self.probes: list[str] = []
+        self.fuzzy: set[str] = set()
+        self.log: list[str] = []
+
+    # -- chain hooks --------------------------------------------------------------------
+    def pay(self, order: dict[str, Any], base: int) -> None:
+        raise NotImplementedError
+
+    def batch(self, orders: list[dict[str, Any]], bases: list[int]) -> None:
+        raise NotImplementedError
+
+    def mine(self, blocks: int) -> None:
+        raise NotImplementedError
+
+    def tip(self) -> int:
+        raise NotImplementedError
+
+    def chain_step(self, step: Step) -> None:
+        raise NotImplementedError(step.kind)
+
+    def truth(self) -> Truth:
+        raise NotImplementedError
+
+    def where(self, order: dict[str, Any]) -> str:
+        return str(order["address"]).lower()
+
+    def vanished(self) -> set[str]:
+        return set()
+
+    def amount(self, asset: str) -> str:
+        raise NotImplementedError
+
+    # -- the plan -----------------------------------------------------------------------
+    def body(self, asset: str, **extra: Any) -> dict[str, Any]:
+        number = len(self.orders)
+        ref = f"torture-{self.seed}-{number}"
+        return {
+            "order_id": ref,
+            "chain": self.chain,
+            "asset": asset,
+            "amount": self.amount(asset),
+            **extra,
+        }
+
+    def order(self, pick: int) -> dict[str, Any]:
+        return self.orders[pick % len(self.orders)] if pick >= 0 else self.orders[pick]
+
+    def share(self, order: dict[str, Any], percent: int) -> int:
+        return max(1, int(order["amount_base"]) * percent // 100)
+
+    def play(self, rounds: list[list[Step]]) -> None:
+        print(f"torture seed {self.seed} ({self.chain}):\n{describe(rounds)}")
+        for number, steps in enumerate(rounds):
+            for step in steps:
+                self.log.append(f"round {number}: {step}")
+                self.step(step)
+
+    def step(self, step: Step) -> None:
+        d = self.daemon
+        if step.kind == "create":
+            self.orders.append(d.create(self.body(step.asset)))
+        elif step.kind == "create_offline":
+            d.kill()
+            for _ in range(step.count):
+                self.orders.append(d.create_offline(self.body(step.asset)))
+        elif step.kind == "pay":
+            order = self.order(step.picks[0])
+            self.pay(order, self.share(order, step.shares[0]))
+        elif step.kind == "batch":
+            chosen = [o for o in self.orders if o["asset"] == step.asset]
+            picked = {chosen[p % len(chosen)]["id"]: chosen[p % len(chosen)] for p in step.picks}
+            orders = list(picked.values())
+            if len(orders) >= 2:
+                self.batch(
+                    orders, [self.share(o, s) for o, s in zip(orders, step.shares, strict=False)]
+                )
+        elif step.kind == "mine":
+            self.mine(step.count)
+        elif step.kind == "kill":
+            d.kill()
+        elif step.kind == "kill_later":
+            d.kill_later(random.Random(self.rng.random()), step.delay)
+        elif step.kind == "start":
+            d.start()
+        elif step.kind == "restart":
+            time.sleep(step.delay)
+            d.cancel_kill()
+            d.start()
+        elif step.kind == "rescan":
+            d.rescan(self.chain, max(0, self.tip() - step.count))
+        elif step.kind == "late_probe":
+            self.late_probe(step.asset)
+        else:
+            self.chain_step(step)
+
+    def late_probe(self, asset: str) -> None:
+        """An order made and fully paid while the daemon is down, the daemon started
+        again only after the order's expiry: the payment's block predates it."""
+        d = self.daemon
+        d.kill()
+        order = d.create_offline(self.body(asset, expires_in=PROBE_EXPIRY))
+        self.orders.append(order)
+        self.probes.append(order["id"])
+        self.pay(order, int(order["amount_base"]))
+        self.mine(self.confirmations)
+        wait = (parse_time(order["expires_at"]) - datetime.now(UTC)).total_seconds() + 3
+        time.sleep(max(0.0, wait))
+        d.start()
+
+    # -- the verdict --------------------------------------------------------------------
+    def finish(self) -> None:
+        """Confirm everything, wait for quiescence, then compare with the chain and the
+        store; fail naming the seed and every difference."""
+        self.mine(self.confirmations + 1)
+        ids = [o["id"] for o in self.orders]
+        views = self.daemon.quiesce(ids, {self.chain: self.tip})
+        truth = self.truth()
+        found = differences(
+            self.seed,
+            views,
+            truth,
+            where={o["id"]: self.where(o) for o in self.orders},
+            cancelled=self.cancelled,
+            fuzzy_time=self.fuzzy,
+        )
+        log = read_log(self.store_log, bitcoin=self.bitcoin)
+        found += [
+            f"seed {self.seed}: store: {p}"
+            for p in problems(log, orders=ids, vanished=self.vanished())
+        ]
+        for order_id, view in views.items():
+            seen = [e for e in log if e.order_id == order_id]
+            if seen and seen[-1].status != view["status"]:
+                found.append(
+                    f"seed {self.seed}: order {order_id} is {view['status']} but the store's "
+                    f"last word was {seen[-1].status}"
+                )
+        probes = [f for f in found if any(p in f for p in self.probes)]
+        summary = (
+            f"torture seed {self.seed} ({self.chain}): {len(self.orders)} orders, "
+            f"{self.daemon.kills} SIGKILLs, lateness probes {self.probes}"
+        )
+        print(summary)
+        assert not found, (
+            summary
+            + "\n"
+            + "\n".join(found)
+            + "\nsteps:\n"
+            + "\n".join(self.log[-60:])
+            + (f"\n({len(probes)} of these are lateness probes)" if probes else "")
+        )
+
+
+def decimal_amount(rng: random.Random, low: int, high: int, places: int) -> str:
+    return str(Decimal(rng.randint(low, high)) / Decimal(10) ** places)

@@ -1,0 +1,128 @@
+"""Torture on an EVM chain: `paywatch run` over a real anvil, native ETH and an ERC-20
+(single transfers and several orders in one BatchPay transaction), full, part and
+over payments, SIGKILLs at random moments, reorgs that re-mine the same signed
+transactions elsewhere (or drop some, then maybe send them again), one reorg deeper
+than the daemon remembers, rescans, orders made while the daemon is down (also before
+its first sync); then every order checked against the chain and the store's log.
+
+Seeds: tests/torture/seeding.py (``./dev torture --seed N --rounds N`` replays one).
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Installation
+from tests.integration.webhooks.conftest import SECRET, webhooks_yaml
+from tests.support.anvil import anvil_available, anvil_node
+from tests.support.keys import ETH_XPUB
+from tests.support.postgres import free_port
+from tests.torture.chain_truth import Truth, evm_truth
+from tests.torture.daemon import Daemon
+from tests.torture.evm_node import EvmNode
+from tests.torture.play import Player, decimal_amount
+from tests.torture.scenario import Step, plan
+from tests.torture.seeding import rounds, seeds
+from tests.torture.store import store_process
+
+pytestmark = pytest.mark.skipif(not anvil_available(), reason="anvil missing: ./dev setup")
+
+CONFIRMATIONS = 2
+
+
+def config(inst: Installation, evm: EvmNode, store_url: str, database_url: str = "") -> str:
+    node = evm.node
+    return f"""
+database_url: {database_url or f"sqlite:///{inst.workdir / 'paywatch.db'}"}
+api: {{listen: "127.0.0.1:{inst.port}"}}
+metrics: {{enabled: false}}
+orders: {{expires_in: 6h, late_window: 24h, underpaid_tolerance_percent: 0}}
+chains:
+  eth:
+    type: evm
+    chain_id: 31337
+    xpub: {ETH_XPUB}
+    confirmations: {CONFIRMATIONS}
+    native: {{symbol: ETH, decimals: 18}}
+    tokens: {{USDC: {{contract: "{evm.token}", decimals: 6}}}}
+    backend: {{kind: rpc, urls: ["{node.url}"], ws_url: "{node.ws_url}", poll_interval: 1s}}
+{webhooks_yaml(store_url, timeout="5s", poll_interval="1s")}"""
+
+
+class EvmPlayer(Player):
+    chain = "eth"
+    confirmations = CONFIRMATIONS
+
+    def __init__(self, seed: int, daemon: Daemon, store_log: Path, evm: EvmNode) -> None:
+        super().__init__(seed, daemon, store_log)
+        self.evm = evm
+        self.start = evm.tip()
+
+    def amount(self, asset: str) -> str:
+        if asset == "ETH":
+            return decimal_amount(self.rng, 100, 50_000, 6)
+        return decimal_amount(self.rng, 100, 99_999, 2)
+
+    def pay(self, order: dict[str, Any], base: int) -> None:
+        if order["asset"] == "ETH":
+            self.evm.pay_native(order["address"], base)
+        else:
+            self.evm.pay_token(order["address"], base)
+
+    def batch(self, orders: list[dict[str, Any]], bases: list[int]) -> None:
+        self.evm.pay_batch([o["address"] for o in orders], bases)
+
+    def mine(self, blocks: int) -> None:
+        self.evm.mine(blocks)
+
+    def tip(self) -> int:
+        return self.evm.tip()
+
+    def vanished(self) -> set[str]:
+        return self.evm.vanished
+
+    def chain_step(self, step: Step) -> None:
+        if step.kind == "reorg":
+            self.evm.reorg(step.count, drop_chance=0.25)
+        elif step.kind == "resend":
+            self.evm.resend_dropped()
+        elif step.kind == "deep_reorg":
+            self.deep_reorg(step.count)
+        else:
+            raise AssertionError(f"no such EVM step {step.kind}")
+
+    def deep_reorg(self, beyond: int) -> None:
+        """A payment buried under more blocks than the daemon keeps, processed, then
+        the chain reorganised down past it: the payment is mined again one block later."""
+        order = self.daemon.create(self.body("ETH"))
+        self.orders.append(order)
+        tx_hash = self.evm.bury(order["address"], int(order["amount_base"]), beyond)
+        self.daemon.quiesce([order["id"]], {self.chain: self.tip})
+        self.evm.deep_reorg(tx_hash, beyond + 2)
+
+    def truth(self) -> Truth:
+        addresses = [o["address"] for o in self.orders]
+        return evm_truth(self.evm.node, self.start, addresses, {"USDC": self.evm.token}, "ETH")
+
+
+@pytest.mark.parametrize("seed", seeds())
+def test_evm_torture(seed: int, tmp_path: Path) -> None:
+    print(f"torture seed {seed}: PAYWATCH_TORTURE_SEED={seed} ./dev torture replays it")
+    inst = Installation(tmp_path, free_port())
+    with anvil_node("--no-mining") as node, store_process(tmp_path, SECRET) as (url, log):
+        evm = EvmNode(node, random.Random(seed + 2))
+        evm.setup()
+        inst.config.write_text(config(inst, evm, url))
+        daemon = Daemon(inst, seed)
+        try:
+            daemon.prepare()
+            player = EvmPlayer(seed, daemon, log, evm)
+            player.play(plan(seed, rounds(), assets=("ETH", "USDC"), bitcoin=False))
+            player.finish()
+        finally:
+            daemon.cancel_kill()
+            inst.stop_all()
