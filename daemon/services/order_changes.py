@@ -2,6 +2,8 @@
 
 The order row, its transfers and the events (the webhook outbox) are written
 by the caller's one transaction, so a change and its webhook commit together.
+Each change starts from the order row as it is now, locked for the rest of the
+transaction (see daemon/services/transfer_rows.py for the lock order).
 """
 
 from __future__ import annotations
@@ -134,7 +136,9 @@ class OrderChanges:
         new_records = sorted(by_key.values(), key=lambda r: r.seq)
 
         if outcome != order.outcome:
-            writes.outcomes.append(transfer_rows.outcome_update(order.seq, outcome, now))
+            writes.outcomes.append(
+                transfer_rows.outcome_update(order.seq, order.status, outcome, now)
+            )
             order = replace(
                 order,
                 status=outcome.status,
@@ -180,7 +184,9 @@ class OrderChanges:
         """The seam the chain watchers call: match transfers to orders and apply them.
 
         Matching is by (chain, script); a script belongs to its order forever, so a
-        payment to a closed order is still recorded and reported.
+        payment to a closed order is still recorded and reported. The orders are read
+        locked, after the chain's writer lock: a cancel or an expiry committed a moment
+        ago is what this change starts from, never overwritten.
         """
         grouped: dict[tuple[str, bytes], list[Observation]] = {}
         for obs in observations:
@@ -188,6 +194,8 @@ class OrderChanges:
         by_chain: dict[str, list[bytes]] = {}
         for chain, script in grouped:
             by_chain.setdefault(chain, []).append(script)
+        for chain in sorted(by_chain):
+            self.lock_chain(conn, chain)
         owners = {
             (chain, script): order
             for chain, scripts in by_chain.items()
@@ -217,7 +225,14 @@ class OrderChanges:
         writes.flush(conn)
         return changed_orders
 
+    @staticmethod
+    def lock_chain(conn: Connection, chain: str) -> None:
+        """Take ``chain``'s order-writer lock for this transaction (before reading the
+        transfers a change will be computed from, as the balance check does)."""
+        transfer_rows.lock_chain(conn, chain)
+
     def refresh(self, conn: Connection, order: OrderRecord, now: datetime) -> OrderRecord:
+        """Re-evaluate ``order`` by the clock; ``order`` must have been read locked."""
         records = load_transfers(conn, [order.seq])[order.seq]
         order, _ = self.apply(conn, order, records, {}, now)
         return order

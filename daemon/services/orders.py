@@ -276,7 +276,11 @@ class OrderService:
         return self.views.order(order, records)
 
     def refresh_due(self, conn: Connection, now: datetime, limit: int = 500) -> int:
-        """Expire pending orders past their time, invalidate stuck ones; how many changed."""
+        """Expire pending orders past their time, invalidate stuck ones; how many changed.
+
+        The due orders are locked as read (ascending seq), skipping any another writer
+        holds: that writer sees them as they are after this, and the next round takes
+        them. Skipping, this job never waits for a lock, so never in a cycle."""
         due = conn.execute(
             select(orders)
             .where(
@@ -290,6 +294,7 @@ class OrderService:
             )
             .order_by(orders.c.seq)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
         changed = 0
         for row in list(due):

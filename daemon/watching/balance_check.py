@@ -170,6 +170,9 @@ class BalanceCheck:
         block_hash: str | None,
     ) -> tuple[list[str], int]:
         """The orders changed, and how many balance-check transfers are new."""
+        # Before reading what was credited: a watcher committing a transfer meanwhile
+        # would otherwise be counted again here.
+        self.changes.lock_chain(conn, self.chain)
         now = self.clock()
         records = load_transfers(conn, [o.order.seq for o in candidates])
         observations: list[Observation] = []
