@@ -36,9 +36,16 @@ class BlockHeader:
 class Payment:
     """A value transfer to a watched script, found in a block or the mempool.
 
-    ``index`` is the output index (Bitcoin), the log index (ERC-20), -1 for a
-    native EVM transaction's value, and ``-2 - n`` for the n-th internal
-    (contract-sent) native transfer of a transaction.
+    ``(tx_hash, index)`` is the payment's identity, the same wherever the
+    transaction is mined: ``index`` is the output index (Bitcoin), the ordinal of
+    an ERC-20 ``Transfer`` among its transaction's ``Transfer`` logs of the
+    configured token contracts (0, 1, … in log order), -1 for a native EVM
+    transaction's value, and ``-2 - n`` for the n-th internal (contract-sent)
+    native transfer of a transaction.
+
+    ``log_index`` is where the node reports an ERC-20 transfer in its block (the
+    block-wide log index, which changes when the transaction is mined in another
+    block); None for every other kind.
     """
 
     tx_hash: str
@@ -46,6 +53,7 @@ class Payment:
     script: bytes
     asset: str  # the asset symbol as configured for the chain
     amount: int  # base units, > 0
+    log_index: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,14 +4,20 @@ Matching is one set look-up per transaction and per ``Transfer`` log: the
 20 address bytes (``bytes.fromhex`` of the hex the node sends) against the
 watched set, so a block costs the same with ten or a million watched addresses.
 
-Indexes (the second half of a transfer's key): the log index for ERC-20, -1 for
-a transaction's own value, ``-2 - n`` for the n-th internal native transfer of a
-transaction (value-carrying ``call``/``selfdestruct`` frames below the top
-frame, counted in execution order over the frames that took effect).
+Indexes (the second half of a transfer's key) are counted within the transaction,
+so a payment keeps its key when a reorg mines its transaction in another block or
+at another place in a block: for ERC-20, the ordinal of the ``Transfer`` log among
+the transaction's ``Transfer`` logs of the configured token contracts (in log
+order, whoever receives them); -1 for a transaction's own value; ``-2 - n`` for
+the n-th internal native transfer of a transaction (value-carrying
+``call``/``selfdestruct`` frames below the top frame, counted in execution order
+over the frames that took effect). The node's block-wide log index is kept beside
+(``Payment.log_index``), for display and export only.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -62,8 +68,12 @@ def token_payments(
 ) -> Iterator[tuple[str, Payment]]:
     """``(block hash, payment)`` for each ERC-20 ``Transfer`` log to a watched address.
 
-    ``tokens`` maps lowercase contract addresses to the configured symbols.
+    ``tokens`` maps lowercase contract addresses to the configured symbols. Every
+    ``Transfer`` log of a configured contract counts towards its transaction's
+    ordinals (also those to addresses not watched, of no value, or without an
+    indexed receiver), so a payment's index does not depend on what is watched.
     """
+    matched: list[tuple[Json, bytes, str, int]] = []
     for log in logs:
         topics = log["topics"]
         if len(topics) != 3 or topics[0] != TRANSFER_TOPIC or log.get("removed"):
@@ -77,10 +87,26 @@ def token_payments(
         data = log["data"]
         amount = int(data, 16) if len(data) > 2 else 0
         if amount > 0:
-            payment = Payment(
-                log["transactionHash"], int(log["logIndex"], 16), script, symbol, amount
-            )
-            yield log["blockHash"], payment
+            matched.append((log, script, symbol, amount))
+    if not matched:
+        return
+    # The log indexes of the paying transactions' Transfer logs, for the ordinals.
+    counted: dict[tuple[str, str], list[int]] = {
+        (log["blockHash"], log["transactionHash"]): [] for log, *_ in matched
+    }
+    for log in logs:
+        indexes = counted.get((log["blockHash"], log["transactionHash"]))
+        if indexes is None or log.get("removed"):
+            continue
+        topics = log["topics"]
+        if topics and topics[0] == TRANSFER_TOPIC and log["address"].lower() in tokens:
+            indexes.append(int(log["logIndex"], 16))
+    for indexes in counted.values():
+        indexes.sort()  # nodes send logs in log order; never rely on it
+    for log, script, symbol, amount in matched:
+        tx_hash, log_index = log["transactionHash"], int(log["logIndex"], 16)
+        ordinal = bisect.bisect_left(counted[log["blockHash"], tx_hash], log_index)
+        yield log["blockHash"], Payment(tx_hash, ordinal, script, symbol, amount, log_index)
 
 
 def internal_from_parity(

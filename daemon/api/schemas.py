@@ -58,7 +58,13 @@ STATUSES = ("pending", "processing", "paid", "expired", "cancelled", "invalid")
 
 class Payment(BaseModel):
     tx_hash: str
-    index: int
+    index: int = Field(
+        description="Bitcoin family: the output index; EVM: n for the transaction's n-th "
+        "token transfer, -1 for its own value, -2-n for its n-th internal transfer"
+    )
+    log_index: int | None = Field(
+        description="ERC-20: the log index in its block, as the node says"
+    )
     asset: str
     amount: str | None
     amount_base: int

@@ -9,8 +9,11 @@ from datetime import datetime
 
 @dataclass(frozen=True, slots=True, order=True)
 class TransferKey:
-    """(tx hash, output index) on Bitcoin-family chains, (tx hash, log index) for
-    ERC-20 and (tx hash, -1) for a native EVM transfer."""
+    """(tx hash, output index) on Bitcoin-family chains; on EVM chains (tx hash, n)
+    for the n-th ERC-20 transfer of the transaction, (tx hash, -1) for its own
+    value and (tx hash, -2 - n) for its n-th internal transfer. Every index is
+    counted within the transaction, so a key survives a reorg that mines the
+    transaction elsewhere."""
 
     tx_hash: str
     index: int
@@ -24,6 +27,8 @@ class Transfer:
     confirmations: int = 0
     finalized: bool = False
     removed: bool = False
+    # Where the node reports it in its block (an ERC-20 log index); not part of the key.
+    log_index: int | None = None
 
     def __post_init__(self) -> None:
         if self.amount <= 0:
@@ -47,3 +52,4 @@ def merge(
         observation = replace(observation, seen_at=known.seen_at)
     merged[observation.key] = observation
     return merged
+

@@ -42,6 +42,7 @@ class TransferRecord:
                 confirmations=row.confirmations,
                 finalized=row.finalized,
                 removed=row.removed,
+                log_index=row.log_index,
             ),
             block_height=row.block_height,
             block_hash=row.block_hash,
@@ -173,6 +174,7 @@ class OrderViews:
         return {
             "tx_hash": t.key.tx_hash,
             "index": t.key.index,
+            "log_index": t.log_index,
             "asset": record.asset,
             "amount": format_amount(t.amount, order.decimals) if counted else None,
             "amount_base": t.amount,

@@ -87,8 +87,11 @@ orders = Table(
 )
 
 # Every transfer seen to an order's address, keyed so that none counts twice:
-# (tx hash, output index) on Bitcoin-family chains, (tx hash, log index) for
-# ERC-20, (tx hash, -1) for a native EVM transfer.
+# (tx hash, output index) on Bitcoin-family chains; on EVM chains (tx hash, n) for
+# the n-th ERC-20 Transfer log of the configured tokens in the transaction, -1 for
+# its own value, -2 - n for its n-th internal transfer (all stable when a reorg
+# mines the transaction elsewhere). ``log_index``: the ERC-20 log's block-wide
+# index as the node reports it now (None for other kinds).
 transfers = Table(
     "transfers",
     metadata,
@@ -97,6 +100,7 @@ transfers = Table(
     Column("chain", String(32), nullable=False),
     Column("tx_hash", String(100), nullable=False),
     Column("output_index", Integer(), nullable=False),
+    Column("log_index", Integer(), nullable=True),
     Column("asset", String(16), nullable=False),
     Column("amount_base", Amount(), nullable=False),
     Column("block_height", BigInteger(), nullable=True),

@@ -73,6 +73,7 @@ class Effects:
             confirmations=confirmations,
             finalized=finalized,
             removed=removed,
+            log_index=record.transfer.log_index if confirmations > 0 else None,
         )
         keep_block = confirmations > 0
         return Observation(
@@ -97,7 +98,8 @@ class Effects:
             seen_at = min(now, datetime.fromtimestamp(header.timestamp, UTC))
             for payment in block.payments:
                 key = TransferKey(payment.tx_hash, payment.index)
-                transfer = Transfer(key, payment.amount, seen_at, depth)
+                position = payment.log_index
+                transfer = Transfer(key, payment.amount, seen_at, depth, log_index=position)
                 observations.append(self.observe(payment, transfer, header))
         return observations
 

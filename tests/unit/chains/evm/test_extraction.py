@@ -87,11 +87,39 @@ def test_token_payments_match_only_configured_contracts_and_watched_receivers() 
         _log(B, 2, 7, address=TOKEN.upper().replace("0X", "0x")),
     ]
     found = list(token_payments(logs, {TOKEN: "USDC"}, {A, B}))
+    # Indexes count the transaction's Transfer logs of configured contracts (the
+    # one of another token and the removed one do not count), log indexes are kept.
     assert found == [
-        ("0xbb", Payment("0xt", 0, A, "USDC", 5_000_000)),
-        ("0xbb", Payment("0xt", 1, A, "USDC", 7)),
-        ("0xbb", Payment("0xt", 7, B, "USDC", 2)),
+        ("0xbb", Payment("0xt", 0, A, "USDC", 5_000_000, log_index=0)),
+        ("0xbb", Payment("0xt", 1, A, "USDC", 7, log_index=1)),
+        ("0xbb", Payment("0xt", 5, B, "USDC", 2, log_index=7)),
     ]
+
+
+def test_a_token_payment_keeps_its_index_when_its_transaction_moves() -> None:
+    """The index is the ordinal among the transaction's Transfer logs of configured
+    contracts, whatever the block around it: the same transaction mined at log 1
+    (after another transaction's transfer) and at log 0 alone gets the same key."""
+    other = "0x" + "cd" * 20
+
+    def tx(block: str, tx_hash: str, first: int) -> list[dict[str, object]]:
+        return [
+            _log(OTHER, 4, first, blockHash=block, transactionHash=tx_hash),
+            _log(A, 1, first + 1, address=other, blockHash=block, transactionHash=tx_hash),
+            _log(A, 5, first + 2, blockHash=block, transactionHash=tx_hash),
+            _log(B, 6, first + 3, blockHash=block, transactionHash=tx_hash),
+        ]
+
+    crowded = [_log(A, 9, 0, blockHash="0xb1", transactionHash="0xfirst"), *tx("0xb1", "0xt", 1)]
+    alone = tx("0xb2", "0xt", 0)
+    tokens = {TOKEN: "USDC", "0x" + "ee" * 20: "DAI"}
+    in_crowd = [p for _, p in token_payments(crowded, tokens, {A, B}) if p.tx_hash == "0xt"]
+    moved = [p for _, p in token_payments(alone, tokens, {A, B})]
+    assert [(p.index, p.log_index) for p in in_crowd] == [(1, 3), (2, 4)]
+    assert [(p.index, p.log_index) for p in moved] == [(1, 2), (2, 3)]
+    # Nor does it depend on what is watched, or on the order the node sends logs in.
+    assert [p.index for _, p in token_payments(list(reversed(alone)), tokens, {B})] == [2]
+    assert [p.index for _, p in token_payments(alone, tokens, {A, B, OTHER})] == [0, 1, 2]
 
 
 def _trace(address: list[int], to: bytes, value: int, **extra: object) -> dict[str, object]:
