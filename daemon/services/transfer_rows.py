@@ -4,19 +4,31 @@ A catch-up applies thousands of transfers a second: orders are looked up for a
 whole batch of scripts at once, and the writes are collected and run as one
 prepared ``executemany`` per kind on the driver's cursor (see
 daemon/storage/prepared.py), inside the caller's transaction.
+
+Every writer of an order works on the row as it is now. On PostgreSQL the
+orders are read ``FOR UPDATE`` in ascending ``seq`` (one fixed order, so two
+writers never wait for each other in a cycle), and the writers that lock many
+orders over several statements (a watcher, a rescan, the balance check of one
+chain) first take their chain's advisory lock. SQLite needs neither: every
+write transaction begins IMMEDIATE, so writers run one at a time and read what
+the last one committed. On both, the status is written only if it is still the
+one the change was evaluated from (:data:`UPDATE_OUTCOME`), so a change made
+from a stale read fails instead of overwriting, say, a cancel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import hashlib
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from daemon.domain.evaluation import Outcome
 from daemon.domain.payments import Transfer
+from daemon.domain.states import OrderStatus
 from daemon.services.order_records import OrderRecord, TransferRecord
 from daemon.storage.prepared import Prepared
 from daemon.storage.tables import events, orders, transfers
@@ -25,19 +37,84 @@ LOOKUP_CHUNK = 500
 
 INSERT_TRANSFER = Prepared(insert(transfers))
 UPDATE_TRANSFER = Prepared(update(transfers).where(transfers.c.seq == bindparam("target_seq")))
-UPDATE_OUTCOME = Prepared(update(orders).where(orders.c.seq == bindparam("target_seq")))
 INSERT_EVENT = Prepared(insert(events))
+
+
+class StaleOrder(RuntimeError):
+    """An order's status changed after it was read: the change was made from a stale
+    row and is rolled back (a bug in the locking if it ever happens)."""
+
+
+class _CountedUpdate(Prepared):
+    def execute_counted(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Like ``execute_many`` (rows with the same keys), returning the rows changed."""
+        compiled = self._for(conn.dialect, frozenset(rows[0]))
+        arguments = [self._arguments(compiled, row) for row in rows]
+        cursor = self._call(conn, compiled.sql, arguments, many=True)
+        try:
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+
+# Compare-and-set: the outcome is written only over the status it was evaluated from.
+UPDATE_OUTCOME = _CountedUpdate(
+    update(orders).where(
+        orders.c.seq == bindparam("target_seq"),
+        orders.c.status == bindparam("expected_status"),
+    )
+)
+
+
+def chain_lock_key(chain: str) -> int:
+    """The advisory lock key of a chain's order writers (a stable signed 64-bit number)."""
+    digest = hashlib.blake2b(f"paywatch.orders:{chain}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def lock_chain(conn: Connection, chain: str) -> None:
+    """Hold ``chain``'s order-writer lock until this transaction ends (PostgreSQL; taken
+    again in the same transaction it returns at once). Writers that lock many orders
+    over several statements take it first; cancel and expiry lock single rows or skip
+    locked ones, so they never need it and never wait in a cycle with it."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(chain_lock_key(chain))))
 
 
 def orders_by_script(
     conn: Connection, chain: str, scripts: Collection[bytes]
 ) -> dict[bytes, OrderRecord]:
-    """The orders owning these scripts on ``chain`` (one query per few hundred)."""
+    """The orders owning these scripts on ``chain`` (one query per few hundred), locked
+    for this transaction in ascending ``seq`` and read as they are now."""
     wanted = list(scripts)
     found: dict[bytes, OrderRecord] = {}
+    if not wanted:
+        return found
+    if len(wanted) <= LOOKUP_CHUNK:
+        query = (
+            select(orders)
+            .where(orders.c.chain == chain, orders.c.script.in_(wanted))
+            .order_by(orders.c.seq)
+            .with_for_update()
+        )
+        for row in conn.execute(query):
+            found[row.script] = OrderRecord.from_row(row)
+        return found
+    # Many: find the orders first (a script's order never changes), then lock them in
+    # ascending seq, chunk after chunk, so the whole batch is locked in one order.
+    seqs: list[int] = []
     for start in range(0, len(wanted), LOOKUP_CHUNK):
         chunk = wanted[start : start + LOOKUP_CHUNK]
-        query = select(orders).where(orders.c.chain == chain, orders.c.script.in_(chunk))
+        query = select(orders.c.seq).where(orders.c.chain == chain, orders.c.script.in_(chunk))
+        seqs.extend(conn.execute(query).scalars())
+    seqs.sort()
+    for start in range(0, len(seqs), LOOKUP_CHUNK):
+        query = (
+            select(orders)
+            .where(orders.c.seq.in_(seqs[start : start + LOOKUP_CHUNK]))
+            .order_by(orders.c.seq)
+            .with_for_update()
+        )
         for row in conn.execute(query):
             found[row.script] = OrderRecord.from_row(row)
     return found
@@ -80,9 +157,12 @@ def transfer_update(record: TransferRecord, now: datetime) -> dict[str, Any]:
     }
 
 
-def outcome_update(order_seq: int, outcome: Outcome, now: datetime) -> dict[str, Any]:
+def outcome_update(
+    order_seq: int, before: OrderStatus, outcome: Outcome, now: datetime
+) -> dict[str, Any]:
     return {
         "target_seq": order_seq,
+        "expected_status": str(before),
         "status": str(outcome.status),
         "exception": str(outcome.exception),
         "received_base": outcome.received,
@@ -104,6 +184,11 @@ class RowWrites:
     def flush(self, conn: Connection) -> None:
         INSERT_TRANSFER.execute_many(conn, self.new_transfers)
         UPDATE_TRANSFER.execute_many(conn, self.transfer_updates)
-        UPDATE_OUTCOME.execute_many(conn, self.outcomes)
+        if self.outcomes:
+            written = UPDATE_OUTCOME.execute_counted(conn, self.outcomes)
+            if written != len(self.outcomes):
+                raise StaleOrder(
+                    f"{len(self.outcomes) - written} order(s) changed status since they were read"
+                )
         INSERT_EVENT.execute_many(conn, self.events)
         self.new_transfers, self.transfer_updates, self.outcomes, self.events = [], [], [], []
