@@ -22,7 +22,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chains.watching import BlockHeader, ChainSource, ChainUnavailable, ScannedBlock
@@ -32,6 +32,7 @@ from daemon.watching import ledger
 from daemon.watching.balance_check import BalanceCheck
 from daemon.watching.effects import Batch, Effects
 from daemon.watching.fork import find_fork
+from daemon.watching.starting import BITCOIN_MARGIN, earliest_open_order, start_point
 from daemon.watching.status import WatcherStatus
 from daemon.watching.watched import WatchedScripts
 
@@ -44,8 +45,11 @@ Clock = Callable[[], datetime]
 class WatcherSettings:
     batch_size: int = 50
     keep_blocks: int = 500  # how deep a reorg can be rolled back
-    start_height: int | None = None  # where a new watcher starts (default: the tip)
+    start_height: int | None = None  # where a new watcher starts (default: see starting.py)
     poll_interval: float = 5.0
+    # How far block timestamps may trail real time, when a new watcher looks for the
+    # first block made since its earliest open order.
+    start_margin: timedelta = BITCOIN_MARGIN
 
 
 MATURE_WINDOW = 2000  # blocks below the cursor whose confirmations each round counts
@@ -101,8 +105,7 @@ class ChainWatcher:
         self.status.saw_tip(tip, self.clock())
         cursor = await self.db.run_read(lambda c: ledger.load_cursor(c, self.chain))
         if cursor is None:
-            start = self.settings.start_height
-            await self._advance(None, tip.height if start is None else min(start, tip.height), tip)
+            await self._advance(None, await self._start_height(tip), tip)
         elif tip.height > cursor.height:
             try:
                 await self._advance(cursor.hash, cursor.height + 1, tip)
@@ -115,6 +118,27 @@ class ChainWatcher:
         await self._mempool(processed.hash)
         await self._mature(processed.height)
         self.status.synced(processed.height, self.clock())
+
+    async def _start_height(self, tip: BlockHeader) -> int:
+        """Where a watcher without a cursor starts: early enough to see every payment
+        made since the earliest open order of its chain was created."""
+        now = self.clock()
+        earliest = await self.db.run_read(lambda c: earliest_open_order(c, self.chain, now))
+        start = await start_point(
+            self.source,
+            tip,
+            earliest,
+            margin=self.settings.start_margin,
+            configured=self.settings.start_height,
+        )
+        log.info(
+            "chain %s: no block processed yet; starting at block %d (tip %d), %s",
+            self.chain,
+            start.height,
+            tip.height,
+            start.reason,
+        )
+        return start.height
 
     async def _reorg_if_forked(self, cursor: ledger.Cursor, tip: BlockHeader) -> None:
         fork = await find_fork(self.db, self.source, self.chain, cursor, tip)

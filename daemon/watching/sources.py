@@ -20,6 +20,7 @@ from daemon.storage.database import Database
 from daemon.watching.balance_check import BalanceCheck
 from daemon.watching.engine import ChainWatcher, WatcherSettings
 from daemon.watching.hooks import NO_HOOKS, WatchHooks
+from daemon.watching.starting import BITCOIN_MARGIN, EVM_MARGIN
 
 log = logging.getLogger(__name__)
 TATUM_BALANCE_CHECK_SECONDS = 600.0
@@ -60,6 +61,7 @@ def build_watchers(
         settings = WatcherSettings(
             poll_interval=chain.backend.poll_interval.total_seconds(),
             start_height=chain.start_height,
+            start_margin=BITCOIN_MARGIN if isinstance(chain, BitcoinChainConfig) else EVM_MARGIN,
         )
         watcher = ChainWatcher(
             chain=name,
