@@ -53,3 +53,19 @@ def merge(
     merged[observation.key] = observation
     return merged
 
+
+def seen_again(known: Transfer, observation: Transfer) -> Transfer:
+    """``observation`` of a transfer in the very block it is known in (same block
+    hash: a rescan, a block applied again) as news that never lowers what is known.
+
+    Its confirmations were counted to some earlier reference and it cannot know the
+    finalized tag, so the transfer keeps the higher depth, stays finalized once it
+    was, and keeps its first sighting; merging the result into a ledger holding
+    ``known`` changes nothing unless the observation knows more.
+    """
+    return replace(
+        observation,
+        seen_at=min(known.seen_at, observation.seen_at),
+        confirmations=max(known.confirmations, observation.confirmations),
+        finalized=known.finalized or observation.finalized,
+    )

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection
 
 from chains.watching import BlockHeader, MempoolView, Payment, ScannedBlock
-from daemon.domain.payments import Transfer, TransferKey
+from daemon.domain.payments import Transfer, TransferKey, seen_again
 from daemon.services.order_changes import Observation, OrderChanges
 from daemon.watching import ledger
 from daemon.watching.ledger import WatchedTransfer
@@ -130,8 +130,23 @@ class Effects:
     def apply_rescan(
         self, conn: Connection, blocks: Sequence[ScannedBlock], reference: int, now: datetime
     ) -> int:
-        """Payments found again in blocks already processed (cursor unchanged)."""
+        """Payments found again in blocks already processed (cursor unchanged).
+
+        A transfer already known in the same block is news that never lowers what is
+        known: its depth here is counted to ``reference`` and it cannot know the
+        finalized tag, so a finalized or deeper transfer stays so and no event fires
+        for it again. What is known is read under the chain's writer lock, so a
+        watcher running meanwhile cannot change it before this commits."""
+        self.changes.lock_chain(conn, self.chain)
         observations = self.block_observations(blocks, reference, now)
+        known = ledger.stored_transfers(
+            conn, self.chain, {o.transfer.key.tx_hash for o in observations}
+        )
+        for i, obs in enumerate(observations):
+            record = known.get(obs.transfer.key)
+            if record is None or record.transfer.removed or record.block_hash != obs.block_hash:
+                continue  # new, or news from another block (it moved): taken as it is
+            observations[i] = replace(obs, transfer=seen_again(record.transfer, obs.transfer))
         self._note_new(conn, observations)
         self.changes.record(conn, observations, now)
         return len(observations)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, Select, delete, insert, or_, select, update
 
 from chains.watching import BlockHeader
+from daemon.domain.payments import TransferKey
 from daemon.services.order_changes import Observation
 from daemon.services.order_records import TransferRecord
 from daemon.storage.tables import chain_blocks, chain_cursors, orders, transfers
@@ -42,6 +43,15 @@ def load_cursor(conn: Connection, chain: str) -> Cursor | None:
     if row is None:
         return None
     return Cursor(row.height, row.hash, row.updated_at)
+
+
+def hold_cursor(conn: Connection, chain: str) -> Cursor | None:
+    """The cursor, locked until this transaction ends (PostgreSQL): the watcher moves
+    it in every unit of work, so blocks checked against ``chain_blocks`` under this
+    lock stay the processed ones until the caller commits."""
+    query = select(chain_cursors).where(chain_cursors.c.chain == chain).with_for_update()
+    row = conn.execute(query).first()
+    return None if row is None else Cursor(row.height, row.hash, row.updated_at)
 
 
 def save_cursor(conn: Connection, chain: str, header: BlockHeader, now: datetime) -> None:
@@ -150,6 +160,22 @@ def maturing_transfers(
     if not recount:
         query = query.where(short)
     return _watched(conn.execute(query))
+
+
+def stored_transfers(
+    conn: Connection, chain: str, tx_hashes: Iterable[str]
+) -> dict[TransferKey, TransferRecord]:
+    """The stored transfers of these transactions on ``chain``, by key (a few hundred
+    transactions per query)."""
+    hashes = sorted(set(tx_hashes))
+    found: dict[TransferKey, TransferRecord] = {}
+    for start in range(0, len(hashes), 500):
+        chunk = hashes[start : start + 500]
+        query = select(transfers).where(transfers.c.chain == chain, transfers.c.tx_hash.in_(chunk))
+        for row in conn.execute(query):
+            record = TransferRecord.from_row(row)
+            found[record.transfer.key] = record
+    return found
 
 
 def known_in_blocks(conn: Connection, chain: str, tx_hashes: Iterable[str]) -> set[str]:

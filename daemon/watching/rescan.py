@@ -6,10 +6,13 @@ are refused (the watcher resolves that reorg first)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
+from sqlalchemy import Connection
+
+from chains.watching import ScannedBlock
 from daemon.watching import ledger
 from daemon.watching.engine import ChainWatcher
 
@@ -48,26 +51,33 @@ async def rescan(
     while start <= last:
         end = min(last, start + watcher.settings.batch_size - 1)
         blocks = await watcher.scan_blocks(start, end)
-        heights = [b.header.height for b in blocks]
-        stored = await watcher.db.run_read(
-            partial(ledger.stored_hashes, chain=chain, heights=heights)
-        )
-        for block in blocks:
-            known = stored.get(block.header.height)
-            if known is not None and known != block.header.hash:
-                raise RescanError(
-                    f"block {block.header.height} differs from the one processed: "
-                    "let the watcher resolve the reorg, then rescan"
-                )
-        found += await watcher.db.run(
-            partial(
-                watcher.effects.apply_rescan,
-                blocks=blocks,
-                reference=cursor.height,
-                now=watcher.clock(),
-            )
-        )
+        found += await watcher.db.run(partial(_apply, watcher=watcher, blocks=blocks))
         if progress is not None:
             progress(end - start + 1)
         start = end + 1
     return RescanReport(first, last, found)
+
+
+def _apply(conn: Connection, watcher: ChainWatcher, blocks: Sequence[ScannedBlock]) -> int:
+    """Check the blocks against those processed and apply them, in one transaction
+    that holds the chain's writer lock and then the cursor (the order the watcher
+    takes them in), so the watcher cannot replace these blocks before it commits."""
+    chain = watcher.chain
+    watcher.effects.changes.lock_chain(conn, chain)
+    cursor = ledger.hold_cursor(conn, chain)
+    assert cursor is not None
+    stored = ledger.stored_hashes(conn, chain, [b.header.height for b in blocks])
+    for block in blocks:
+        if block.header.height > cursor.height:
+            raise RescanError(
+                f"block {block.header.height} is beyond the processed block {cursor.height} "
+                "(the watcher rolled back a reorg meanwhile): rescan again"
+            )
+        known = stored.get(block.header.height)
+        if known is not None and known != block.header.hash:
+            raise RescanError(
+                f"block {block.header.height} differs from the one processed: "
+                "let the watcher resolve the reorg, then rescan"
+            )
+    # Depth counted to the cursor as it is now (the watcher may have moved on).
+    return watcher.effects.apply_rescan(conn, blocks, cursor.height, watcher.clock())
