@@ -25,6 +25,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Connection
+
 from chains.watching import BlockHeader, ChainSource, ChainUnavailable, ScannedBlock
 from daemon.services.order_changes import OrderChanges
 from daemon.storage.database import Database
@@ -32,6 +34,7 @@ from daemon.watching import ledger
 from daemon.watching.balance_check import BalanceCheck
 from daemon.watching.effects import Batch, Effects
 from daemon.watching.fork import find_fork
+from daemon.watching.recount import lowest_overcounted
 from daemon.watching.starting import BITCOIN_MARGIN, earliest_open_order, start_point
 from daemon.watching.status import WatcherStatus
 from daemon.watching.watched import WatchedScripts
@@ -152,11 +155,24 @@ class ChainWatcher:
         moment = time.monotonic()
         full = moment - self._full_mature_at > FULL_MATURE_SECONDS
         since = None if full else height - max(self.settings.keep_blocks, MATURE_WINDOW)
+        # After a reorg the chain may be shorter: transfers deep enough before may
+        # not be now, at any depth (a catch-up counts to the tip), so no window.
+        recount = self._recount or full
         needs_tag = await self.db.run_read(
             lambda c: ledger.awaiting_finalized(c, self.chain, since)
         )
         finalized = await self.source.finalized_height() if needs_tag else None
-        await self.db.run(lambda c: self.effects.mature(c, height, finalized, self.clock(), since))
+
+        def count(conn: Connection) -> None:
+            now = self.clock()
+            self.effects.mature(conn, height, finalized, now, since)
+            lowest = lowest_overcounted(conn, self.chain, height) if recount else None
+            if lowest is not None:
+                log.info("chain %s: counting confirmations from block %d again", self.chain, lowest)
+                self.effects.mature(conn, height, finalized, now, lowest, recount=True)
+
+        await self.db.run(count)
+        self._recount = False  # only once the count committed
         if full:
             self._full_mature_at = moment
 
