@@ -34,6 +34,11 @@ An address that has *sent* a transaction (nonce > 0: the merchant swept it) no
 longer tells what it received from its balance; it is skipped, and reported in
 the result. The transfer is recorded at block ``B`` (the latest block the coins
 can have arrived in), so confirmations count from there, conservatively late.
+
+A new balance-check transfer is dated by the block where the unexplained balance
+reached its amount (binary search over ``eth_getBalance`` from the previous round's
+block, or :data:`LOOKBACK` back, to ``B``), not by when the check ran; a height
+whose state the node dropped counts as "not yet", so the date is never too early.
 """
 
 from __future__ import annotations
@@ -42,21 +47,25 @@ import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, and_, or_, select
 
 from chains.evm.source import EvmSource
+from chains.watching import ChainUnavailable
 from daemon.domain.payments import Transfer, TransferKey
 from daemon.domain.states import OrderStatus
 from daemon.services.order_changes import Observation, OrderChanges
-from daemon.services.order_records import OrderRecord, load_transfers
+from daemon.services.order_records import OrderRecord, TransferRecord, load_transfers
 from daemon.storage.database import Database
 from daemon.storage.tables import chain_blocks, chain_cursors, orders
 
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "balance:"
+# Blocks searched back for a rise when there was no earlier round (a full node keeps
+# the state of the last 128 blocks at least).
+LOOKBACK = 128
 
 
 def balance_key(address: str) -> TransferKey:
@@ -107,6 +116,7 @@ class BalanceCheck:
         self.batch = batch
         self.interval = interval  # seconds between scheduled rounds
         self.on_credit = on_credit  # (chain, asset, count) of first-time transfers (metrics)
+        self.last_height: int | None = None  # the block the previous round checked at
 
     def _snapshot(self, conn: Connection) -> _Snapshot:
         height = conn.execute(
@@ -142,17 +152,20 @@ class BalanceCheck:
             result.checked += len(part)
             result.swept.extend(o.order.id for o in part if nonces[o.script] > 0)
             candidates = [o for o in part if nonces[o.script] == 0]
+            dated = await self._date_rises(candidates, balances, height)
             settle = functools.partial(
                 self._settle,
                 candidates=candidates,
                 balances=balances,
                 height=height,
                 block_hash=snap.block_hash,
+                dated=dated,
             )
             changed, new = await self.db.run(settle)
             result.changed.extend(changed)
             if new and self.on_credit is not None:
                 self.on_credit(self.chain, self.symbol, new)
+        self.last_height = height
         if result.swept:
             log.warning(
                 "%s: balance check skips %d order address(es) that have sent funds",
@@ -161,6 +174,68 @@ class BalanceCheck:
             )
         return result
 
+    def _credited(self, records: Sequence[TransferRecord], key: TransferKey, height: int) -> int:
+        """Native coin credited by the watcher in blocks up to ``height``."""
+        return sum(
+            r.transfer.amount
+            for r in records
+            if r.transfer.key != key
+            and r.asset == self.symbol
+            and not r.transfer.removed
+            and r.block_height is not None
+            and r.block_height <= height
+        )
+
+    async def _date_rises(
+        self, candidates: Sequence[_Open], balances: dict[bytes, int], height: int
+    ) -> dict[bytes, datetime]:
+        """When each new unexplained balance arrived: its block's time, by script."""
+        seqs = [o.order.seq for o in candidates]
+        known = await self.db.run_read(lambda conn: load_transfers(conn, seqs))
+        heights: dict[bytes, int] = {}
+        for item in candidates:
+            records = known[item.order.seq]
+            key = balance_key(item.order.address)
+            current = next((r.transfer for r in records if r.transfer.key == key), None)
+            target = balances[item.script] - self._credited(records, key, height)
+            if target > 0 and (current is None or current.removed):
+                heights[item.script] = await self._rise(item.script, records, key, target, height)
+        if not heights:
+            return {}
+        headers = await self.source.headers(sorted(set(heights.values())))
+        times = {h.height: datetime.fromtimestamp(h.timestamp, UTC) for h in headers}
+        return {script: times[h] for script, h in heights.items()}
+
+    async def _rise(
+        self,
+        script: bytes,
+        records: Sequence[TransferRecord],
+        key: TransferKey,
+        target: int,
+        height: int,
+    ) -> int:
+        """The first block in the window where the unexplained balance was ``target``."""
+
+        async def reached(h: int) -> bool:
+            try:
+                balance = (await self.source.balances([script], h))[script]
+            except ChainUnavailable:
+                return False  # no state kept there: no evidence, so not yet
+            return balance - self._credited(records, key, h) >= target
+
+        start = self.last_height if self.last_height is not None else height - LOOKBACK
+        low = max(0, min(start, height))
+        if await reached(low):
+            return low  # before the window: dated at its start, never earlier
+        high = height  # reached at ``height`` (what this round saw), not at ``low``
+        while high - low > 1:
+            mid = (low + high) // 2
+            if await reached(mid):
+                high = mid
+            else:
+                low = mid
+        return high
+
     def _settle(
         self,
         conn: Connection,
@@ -168,6 +243,7 @@ class BalanceCheck:
         balances: dict[bytes, int],
         height: int,
         block_hash: str | None,
+        dated: dict[bytes, datetime] | None = None,
     ) -> tuple[list[str], int]:
         """The orders changed, and how many balance-check transfers are new."""
         # Before reading what was credited: a watcher committing a transfer meanwhile
@@ -197,7 +273,10 @@ class BalanceCheck:
             unexplained = balances[item.script] - credited
             fresh = current is None or current.removed or current.amount != unexplained
             if unexplained > 0 and fresh:
-                transfer = Transfer(key, unexplained, now)
+                # Dated by the block it arrived in (never later than now); a rise of a
+                # known transfer keeps its first date whatever is given here.
+                seen_at = min(now, (dated or {}).get(item.script, now))
+                transfer = Transfer(key, unexplained, seen_at)
                 new += current is None
             elif unexplained <= 0 and current is not None and not current.removed:
                 transfer = Transfer(key, current.amount, now, removed=True)

@@ -62,8 +62,18 @@ def build_tatum_source(
             BitcoinRpc(url, headers=headers, observer=hooks.rpc_observer(name, url)) for url in urls
         ]
         network = get_network(chain.type, chain.network)
-        # Every mempool transaction fetched would cost credits: only those Tatum named.
-        return BitcoinSource(nodes, network=network, asset=chain.symbol, mempool_hinted_only=True)
+        # A payment counts as made when it is first seen, so the mempool is the earliest
+        # evidence of one made in time. Each mempool transaction fetched costs a call:
+        # with notifications, fetch only those Tatum named (seconds after they are
+        # broadcast); without, fetch every new one, as from a node of one's own (one
+        # call per transaction entering the mempool), or a payment sent in time but
+        # mined after expiry would be judged late by its block.
+        return BitcoinSource(
+            nodes,
+            network=network,
+            asset=chain.symbol,
+            mempool_hinted_only=tatum.notifications,
+        )
     if chain.backend.ws_url is not None and not chain.backend.ws_url.startswith(
         ("ws://", "wss://")
     ):
