@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from daemon.cli.context import CliContext, pass_ctx
@@ -20,25 +23,41 @@ def config_group() -> None:
 @config_group.command("check")
 @pass_ctx
 def config_check(ctx: CliContext) -> None:
-    """Validate the config file and every chain's keys, and look at the database;
-    exit 1 on any problem."""
+    """Validate the config file as `paywatch run` does (every chain's keys and backend,
+    Tatum, webhooks) and look at the database; exit 1 on any problem."""
     container = ctx.container
-    click.echo(f"{ctx.path}: OK")
+    database = database_state(container.db)
+    lines = []
     for chain in container.registry:
         first = chain.deriver.derive(0)
         assets = ", ".join(a.symbol for a in chain.assets)
-        click.echo(f"  {chain.name}: {chain.kind}, assets {assets}; address #0 {first.address}")
-    db = container.db
+        lines.append(f"  {chain.name}: {chain.kind}, assets {assets}; address #0 {first.address}")
+    click.echo("\n".join([f"{ctx.path}: OK", *lines, f"  database: {database}"]))
+
+
+def database_state(db: Database) -> str:
+    """The database's state in words, or the error ``config check`` and ``run`` stop
+    with when it cannot be used (naming database_url)."""
     if not db.exists():
-        click.echo("  database: not created yet (paywatch db upgrade, or paywatch run, creates it)")
-        return
+        folder = sqlite_folder(db)
+        if folder is not None and not folder.is_dir():
+            raise click.ClickException(f"database_url: the folder {folder} does not exist")
+        return "not created yet (paywatch db upgrade, or paywatch run, creates it)"
     try:
         current, head = current_revision(db.engine), head_revision(db.engine)
     except SQLAlchemyError as exc:
         reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["?"])[0]
         raise click.ClickException(f"database_url: cannot connect: {reason}") from None
     state = "current" if current == head else f"at {current or 'empty'}, needs db upgrade to {head}"
-    click.echo(f"  database: reachable, schema {state}")
+    return f"reachable, schema {state}"
+
+
+def sqlite_folder(db: Database) -> Path | None:
+    """The folder of an SQLite database file (None for other databases)."""
+    url = make_url(db.url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database).absolute().parent
 
 
 @click.group("db")

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from daemon.cli.admin import database_state
 from daemon.cli.context import CliContext, pass_ctx
 from daemon.config.secrets import secret_values
 from daemon.runtime.logs import configure_logging
@@ -30,7 +31,10 @@ def run(ctx: CliContext, no_migrate: bool) -> None:
     """Run the daemon: the API, and (as they land) watchers and webhooks."""
     config = ctx.config
     configure_logging(config.log_level, fmt=config.log_format, secrets=secret_values(config))
+    # The checks `config check` makes, with its messages (exit 1, no traceback): the
+    # config as the daemon builds it, then the database.
     container = ctx.container
+    database_state(container.db)
     from daemon.runtime.server import serve  # the whole runtime: only for this command
 
     run_loop(serve(container, migrate=not no_migrate))

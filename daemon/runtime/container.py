@@ -8,16 +8,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from daemon.config.schema import Config
+from sqlalchemy.exc import SQLAlchemyError
+
+from daemon.config.loading import ConfigError
+from daemon.config.schema import BitcoinChainConfig, ChainConfig, Config
+from daemon.config.tatum import TatumConfig
 from daemon.services.orders import OrderService
 from daemon.services.registry import ChainRegistry
 from daemon.storage.database import Database
 from daemon.tatum.hints import Hints
 from daemon.tatum.wiring import build_hints
+from daemon.watching.bitcoin_backend import build_bitcoin_source
 from daemon.watching.engine import ChainWatcher
+from daemon.watching.evm_backend import build_evm_source
 from daemon.watching.hooks import NO_HOOKS
 from daemon.watching.sources import build_watchers
+from daemon.watching.tatum_backend import build_tatum_source
 from daemon.webhooks.deliveries import DeliveryLog
+from daemon.webhooks.signing import Signer
 from daemon.webhooks.targets import Targets
 
 if TYPE_CHECKING:
@@ -86,11 +94,61 @@ class Container:
         self.db.close()
 
 
+def validate(config: Config) -> ChainRegistry:
+    """Build, and throw away, everything the daemon builds from ``config`` before it
+    connects anywhere: each chain's keys and address deriver, each chain's backend (the
+    node or Tatum source: keys a backend kind does not take, URLs, Tatum's gateway for
+    the chain and network), the webhook signer. Raises :class:`ConfigError` listing every
+    problem by its key. :func:`build` calls it, so ``paywatch config check``, ``paywatch
+    run`` and every other command accept and refuse the same configs."""
+    problems: list[str] = []
+    registry = None
+    try:
+        registry = ChainRegistry.from_config(config)
+    except ConfigError as exc:
+        problems += exc.problems
+    for name, chain in config.chains.items():
+        try:
+            _check_backend(name, chain, config.tatum)
+        except ConfigError as exc:
+            problems += exc.problems
+    if config.webhooks.secret is not None:
+        try:
+            Signer.from_config(config.webhooks)
+        except ValueError as exc:
+            problems.append(f"webhooks.secret: {exc}")
+    if problems or registry is None:
+        raise ConfigError(problems)
+    return registry
+
+
+def _check_backend(name: str, chain: ChainConfig, tatum: TatumConfig | None) -> None:
+    """The chain's source built as the daemon builds it (nothing connects; the HTTP
+    clients are idle and dropped), also for a chain the daemon would leave unwatched
+    for want of a URL: a backend key that cannot work is refused either way."""
+    if chain.backend.kind == "tatum":
+        build_tatum_source(name, chain, tatum)
+    elif isinstance(chain, BitcoinChainConfig):
+        build_bitcoin_source(name, chain)
+    else:
+        build_evm_source(name, chain)
+
+
+def _database(url: str) -> Database:
+    try:
+        return Database(url)
+    except (ValueError, SQLAlchemyError) as exc:
+        reason = (str(exc).strip().splitlines() or ["?"])[0]
+        raise ConfigError([f"database_url: cannot be used: {reason}"]) from None
+
+
 def build(
     config: Config, *, clock: Clock = utc_now, registry: ChainRegistry | None = None
 ) -> Container:
-    registry = registry or ChainRegistry.from_config(config)
-    db = Database(config.database_url)
+    """The container for ``config`` (checked first by :func:`validate`)."""
+    checked = validate(config)
+    registry = registry or checked
+    db = _database(config.database_url)
     targets = Targets(config.webhooks.url, config.webhooks.allow_private_targets)
     return Container(
         config=config,
