@@ -108,6 +108,7 @@ class Effects:
         # Depth is counted to the node's tip (its blocks are about to be processed in
         # this round), so a catch-up does not revisit every transfer once per batch.
         reference = max(batch.cursor.height, batch.tip_height or 0)
+        self.changes.lock_chain(conn, self.chain)  # what is read below stays as read
         observations = self.block_observations(batch.blocks, reference, now)
         self._note_new(conn, observations)
         seen = {obs.transfer.key for obs in observations}
@@ -153,6 +154,7 @@ class Effects:
 
     def apply_mempool(self, conn: Connection, view: MempoolView, now: datetime) -> int:
         """New unconfirmed payments, and unconfirmed ones that left the mempool."""
+        self.changes.lock_chain(conn, self.chain)
         mined = ledger.known_in_blocks(conn, self.chain, (p.tx_hash for p in view.payments))
         observations = [
             self.observe(p, Transfer(TransferKey(p.tx_hash, p.index), p.amount, now), None)
@@ -180,6 +182,7 @@ class Effects:
         """Count confirmations (and the finalized tag) up to the processed ``height``,
         for transfers mined at ``since`` or later (all, when None); ``recount``: also
         those already deep enough (after a reorg the chain may be shorter)."""
+        self.changes.lock_chain(conn, self.chain)
         observations = []
         for known in ledger.maturing_transfers(conn, self.chain, since, recount=recount):
             mined_at = known.record.block_height
