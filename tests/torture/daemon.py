@@ -110,8 +110,19 @@ class Daemon:
         rows = self.inst.cli_json("chain", "status")
         return {row["chain"]: int(row["processed"] or -1) for row in rows}
 
-    def rescan(self, chain: str, first: int) -> None:
-        self.inst.cli("chain", "rescan", chain, "--from", str(first))
+    def rescan(self, chain: str, back: int) -> None:
+        """`paywatch chain rescan` of the last ``back`` processed blocks (asked again if
+        a reorg moved the processed height down meanwhile)."""
+        for _ in range(5):
+            processed = self.processed().get(chain, -1)
+            if processed < 0:
+                return  # nothing processed yet: nothing to rescan
+            first = str(max(0, processed - back))
+            result = self.inst.cli("chain", "rescan", chain, "--from", first, check=False)
+            if result.returncode == 0:
+                return
+            assert "choose a height" in result.stderr, f"seed {self.seed}: {result.stderr}"
+        raise AssertionError(f"seed {self.seed}: rescan of {chain} kept missing its range")
 
     # -- quiescence ---------------------------------------------------------------------
     def quiesce(

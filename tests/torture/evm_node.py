@@ -118,6 +118,22 @@ class EvmNode:
         self.vanished |= {tx.hash for tx in dropped}
         return [tx.hash for tx in dropped]
 
+    def shorten(self, depth: int) -> None:
+        """Roll the last ``depth`` blocks back and mine their transactions again in one
+        block: the chain ends ``depth - 1`` blocks lower, its payments less deep. For a
+        moment the node has none of them, so each may legitimately be reversed."""
+        tip = self.tip()
+        depth = min(depth, tip - 1)
+        ours: list[SentTx] = []
+        for height in range(tip - depth + 1, tip + 1):
+            block = self.node.rpc("eth_getBlockByNumber", hex(height), False)
+            ours += [self.sent[h] for h in block["transactions"] if h in self.sent]
+        self.node.rpc("anvil_rollback", depth)
+        for tx in sorted(ours, key=lambda t: (t.sender, t.nonce)):
+            self.node.rpc("eth_sendRawTransaction", tx.raw)
+        self.mine()
+        self.vanished |= {tx.hash for tx in ours}
+
     def resend_dropped(self) -> str | None:
         """Send a dropped transaction again, the same bytes (if its nonce is still free)."""
         while self.dropped:
@@ -128,20 +144,22 @@ class EvmNode:
                 return tx.hash
         return None
 
-    def bury(self, address: str, wei: int, beyond: int) -> str:
-        """A payment, then ``beyond`` blocks on top of it."""
-        tx_hash = self.pay_native(address, wei)
-        self.mine(beyond + 1)
-        return tx_hash
-
     def deep_reorg(self, tx_hash: str, depth: int) -> None:
-        """Replace the last ``depth`` blocks; the buried payment is mined again one
-        block later than before, after a filler transaction."""
+        """Replace the last ``depth`` blocks; ``tx_hash`` is mined again one block later
+        than before, after a filler transaction; the others in those blocks are gone."""
+        tip = self.tip()
+        lost = []
+        for height in range(tip - depth + 1, tip + 1):
+            block = self.node.rpc("eth_getBlockByNumber", hex(height), False)
+            lost += [self.sent[h] for h in block["transactions"] if h in self.sent]
         filler = self.signers[FILLER]
-        nonce = self._nonce(filler, hex(self.tip() - depth))
+        nonce = self._nonce(filler, hex(tip - depth))
         plan: list[list[object]] = [
             [filler.sign(nonce=nonce, to=ACCOUNTS[0], value=1), 0],
             [self.sent[tx_hash].raw, 1],
         ]
         self.node.rpc("anvil_reorg", depth, plan)
         self.mine()
+        dropped = [tx for tx in lost if tx.hash != tx_hash]
+        self.dropped += dropped
+        self.vanished |= {tx.hash for tx in dropped}

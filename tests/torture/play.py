@@ -17,7 +17,7 @@ from tests.torture.chain_truth import Truth
 from tests.torture.daemon import Daemon
 from tests.torture.scenario import Step, describe
 from tests.torture.store_log import problems, read_log
-from tests.torture.verdict import differences, parse_time
+from tests.torture.verdict import differences, parse_time, payment_differences
 
 PROBE_EXPIRY = 15  # seconds: the lateness probe's order expires this soon
 
@@ -65,6 +65,9 @@ class Player:
 
     def amount(self, asset: str) -> str:
         raise NotImplementedError
+
+    def probe_expiry(self) -> int:
+        return PROBE_EXPIRY
 
     # -- the plan -----------------------------------------------------------------------
     def body(self, asset: str, **extra: Any) -> dict[str, Any]:
@@ -123,7 +126,9 @@ class Player:
             d.cancel_kill()
             d.start()
         elif step.kind == "rescan":
-            d.rescan(self.chain, max(0, self.tip() - step.count))
+            d.rescan(self.chain, step.count)
+        elif step.kind == "checkpoint":
+            self.checkpoint()
         elif step.kind == "late_probe":
             self.late_probe(step.asset)
         else:
@@ -134,7 +139,7 @@ class Player:
         again only after the order's expiry: the payment's block predates it."""
         d = self.daemon
         d.kill()
-        order = d.create_offline(self.body(asset, expires_in=PROBE_EXPIRY))
+        order = d.create_offline(self.body(asset, expires_in=self.probe_expiry()))
         self.orders.append(order)
         self.probes.append(order["id"])
         self.pay(order, int(order["amount_base"]))
@@ -142,6 +147,16 @@ class Player:
         wait = (parse_time(order["expires_at"]) - datetime.now(UTC)).total_seconds() + 3
         time.sleep(max(0.0, wait))
         d.start()
+
+    def checkpoint(self) -> None:
+        """Mid-run, without mining anything more: once quiet, the money and each
+        payment's confirmations must be the chain's (the status may legitimately stay
+        paid after a reorg took confirmations away, so it is judged only at the end)."""
+        ids = [o["id"] for o in self.orders]
+        views = self.daemon.quiesce(ids, {self.chain: self.tip})
+        where = {o["id"]: self.where(o) for o in self.orders}
+        found = payment_differences(self.seed, views, self.truth(), where=where)
+        assert not found, "\n".join(found) + "\nsteps:\n" + "\n".join(self.log[-40:])
 
     # -- the verdict --------------------------------------------------------------------
     def finish(self) -> None:
@@ -151,14 +166,16 @@ class Player:
         ids = [o["id"] for o in self.orders]
         views = self.daemon.quiesce(ids, {self.chain: self.tip})
         truth = self.truth()
+        where = {o["id"]: self.where(o) for o in self.orders}
         found = differences(
             self.seed,
             views,
             truth,
-            where={o["id"]: self.where(o) for o in self.orders},
+            where=where,
             cancelled=self.cancelled,
             fuzzy_time=self.fuzzy,
         )
+        found += payment_differences(self.seed, views, truth, where=where)
         log = read_log(self.store_log, bitcoin=self.bitcoin)
         found += [
             f"seed {self.seed}: store: {p}"

@@ -53,12 +53,12 @@ def plan(seed: int, rounds: int, *, assets: tuple[str, ...], bitcoin: bool) -> l
         if number == 0:
             steps += [Step("create_offline", count=2, asset=rng.choice(assets))]
             steps += [Step("pay", picks=(0,), shares=(100,)), Step("pay", picks=(1,), shares=(60,))]
-            steps += [Step("mine", count=1), Step("start")]
+            steps += [Step("mine", count=3), Step("start")]  # paid below the tip
         if rng.random() < 0.35:
             steps.append(Step("kill_later", delay=rng.uniform(0.2, 3.0)))
         for _ in range(rng.randint(1, 3)):
             steps.append(Step("create", count=1, asset=rng.choice(assets)))
-        steps += _payments(rng, assets, "" if bitcoin else "USDC")
+        steps += _payments(rng, assets, "LTC" if bitcoin else "USDC")
         if bitcoin:
             if rng.random() < 0.3:
                 steps.append(Step("bump"))
@@ -70,6 +70,8 @@ def plan(seed: int, rounds: int, *, assets: tuple[str, ...], bitcoin: bool) -> l
             if bitcoin and rng.random() < 0.5:
                 steps.append(Step("double_spend"))
                 steps.append(Step("mine", count=1))
+        if rng.random() < 0.25:
+            steps += [Step("shorten", count=3), Step("checkpoint")]
         if not bitcoin and rng.random() < 0.3:
             steps += [Step("resend"), Step("mine", count=1)]
         if rng.random() < 0.25:

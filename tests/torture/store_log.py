@@ -96,6 +96,13 @@ def problems(
         if len(facts) > 1:
             found.append(f"webhook-id {webhook_id} carried different facts: {sorted(facts)}")
     found += _repeated_facts(first_arrivals(mine), vanished)
+    for delivery in first_arrivals(mine):
+        reversed_ = delivery.type == EventType.PAYMENT_REVERSED
+        if reversed_ and delivery.payment is not None and delivery.payment[0] not in vanished:
+            found.append(
+                f"order {delivery.order_id}: payment {delivery.payment} reported reversed "
+                f"(webhook-id {delivery.webhook_id}) though it never left the chain"
+            )
     found += _illegal_moves(first_arrivals(mine))
     for order_id in sorted(orders):
         created = [d for d in first_arrivals(mine) if d.fact == (order_id, "order.created", None)]

@@ -35,6 +35,7 @@ CONFIRMATIONS = 2
 
 
 def config(inst: Installation, evm: EvmNode, store_url: str, database_url: str = "") -> str:
+    """Symbols in lower case on purpose: the API's ETH and USDC must still match them."""
     node = evm.node
     return f"""
 database_url: {database_url or f"sqlite:///{inst.workdir / 'paywatch.db'}"}
@@ -47,8 +48,8 @@ chains:
     chain_id: 31337
     xpub: {ETH_XPUB}
     confirmations: {CONFIRMATIONS}
-    native: {{symbol: ETH, decimals: 18}}
-    tokens: {{USDC: {{contract: "{evm.token}", decimals: 6}}}}
+    native: {{symbol: eth, decimals: 18}}
+    tokens: {{usdc: {{contract: "{evm.token}", decimals: 6}}}}
     backend: {{kind: rpc, urls: ["{node.url}"], ws_url: "{node.ws_url}", poll_interval: 1s}}
 {webhooks_yaml(store_url, timeout="5s", poll_interval="1s")}"""
 
@@ -88,6 +89,8 @@ class EvmPlayer(Player):
     def chain_step(self, step: Step) -> None:
         if step.kind == "reorg":
             self.evm.reorg(step.count, drop_chance=0.25)
+        elif step.kind == "shorten":
+            self.evm.shorten(step.count)
         elif step.kind == "resend":
             self.evm.resend_dropped()
         elif step.kind == "deep_reorg":
@@ -96,13 +99,16 @@ class EvmPlayer(Player):
             raise AssertionError(f"no such EVM step {step.kind}")
 
     def deep_reorg(self, beyond: int) -> None:
-        """A payment buried under more blocks than the daemon keeps, processed, then
-        the chain reorganised down past it: the payment is mined again one block later."""
-        order = self.daemon.create(self.body("ETH"))
-        self.orders.append(order)
-        tx_hash = self.evm.bury(order["address"], int(order["amount_base"]), beyond)
-        self.daemon.quiesce([order["id"]], {self.chain: self.tip})
-        self.evm.deep_reorg(tx_hash, beyond + 2)
+        """Two payments in one block, buried under more blocks than the daemon keeps and
+        processed; then the chain reorganised down past them: one is mined again a block
+        later, the other is gone. The first must stay counted, the second be reversed."""
+        kept, lost = self.daemon.create(self.body("ETH")), self.daemon.create(self.body("ETH"))
+        self.orders += [kept, lost]
+        tx_hash = self.evm.pay_native(kept["address"], int(kept["amount_base"]))
+        self.evm.pay_native(lost["address"], int(lost["amount_base"]))
+        self.evm.mine(beyond + 1)
+        self.daemon.quiesce([kept["id"], lost["id"]], {self.chain: self.tip})
+        self.evm.deep_reorg(tx_hash, beyond + 1)
 
     def truth(self) -> Truth:
         addresses = [o["address"] for o in self.orders]

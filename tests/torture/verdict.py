@@ -104,3 +104,44 @@ def differences(
                 f"credits on chain: {credits}"
             )
     return found
+
+
+def payment_differences(
+    seed: int, views: dict[str, dict[str, Any]], truth: Truth, *, where: dict[str, str]
+) -> list[str]:
+    """Each counted payment paywatch shows must be on the chain (or in its mempool) with
+    the confirmations its depth gives, up to what the order requires; and the amounts
+    received and received confirmed must be the chain's."""
+    found = []
+    for order_id, view in sorted(views.items()):
+        asset = view["asset"]
+        credits = truth.of(where[order_id], asset)
+        need = view["confirmations_required"]
+        cap = int(need) if need != "finalized" else 10**9
+        got = (int(view["received_base"]), int(view["received_confirmed_base"]))
+        want = (truth.total(where[order_id], asset), truth.confirmed(where[order_id], asset, cap))
+        if need != "finalized" and got != want:
+            found.append(
+                f"seed {seed}: order {order_id} ({asset}): paywatch says received/confirmed "
+                f"{got}, the chain says {want}; credits on chain: {credits}"
+            )
+        for payment in view["payments"]:
+            if payment["status"] == "removed" or not payment["counted"]:
+                continue
+            tx = str(payment["tx_hash"]).lower()
+            mine = [c for c in credits if c.tx_hash.lower() == tx]
+            if not mine:
+                found.append(
+                    f"seed {seed}: order {order_id} counts {asset} payment {tx} "
+                    f"({payment['amount_base']}) that the chain does not have"
+                )
+                continue
+            height = mine[0].height
+            depth = 0 if height is None else truth.tip - height + 1
+            if min(int(payment["confirmations"]), cap) != min(depth, cap):
+                found.append(
+                    f"seed {seed}: order {order_id} payment {tx}: paywatch says "
+                    f"{payment['confirmations']} confirmations, the chain {depth} "
+                    f"(block {height}, tip {truth.tip}; {cap} required)"
+                )
+    return found
