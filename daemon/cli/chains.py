@@ -118,3 +118,38 @@ def chain_rescan(ctx: CliContext, chain: str, first: int, last: int | None, as_j
             f"{chain}: blocks {report.first}..{report.last} rescanned, "
             f"{report.payments} payments to orders seen"
         )
+
+
+@chain_group.command("resume")
+@click.argument("chain")
+@click.option(
+    "--from", "height", required=True, type=click.IntRange(0), help="A height at or below the fork"
+)
+@json_option
+@pass_ctx
+def chain_resume(ctx: CliContext, chain: str, height: int, as_json: bool) -> None:
+    """Resume a watcher halted by a reorg it could not place: roll back to a height at
+    or below the fork and scan the node's chain from there (payments it no longer has
+    are removed and reported reversed)."""
+    watcher = ctx.container.watchers.get(chain)
+    if watcher is None:
+        names = ", ".join(sorted(ctx.container.watchers)) or "none"
+        raise click.ClickException(f"{chain!r} is not a watched chain (watched: {names})")
+
+    async def go() -> int:
+        try:
+            await watcher.resume_from(height)
+            cursor = await watcher.db.run_read(lambda c: ledger.load_cursor(c, chain))
+            assert cursor is not None
+            return cursor.height
+        finally:
+            await watcher.source.aclose()
+
+    try:
+        processed = asyncio.run(go())
+    except (ValueError, ChainUnavailable) as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        emit_json({"chain": chain, "from": height, "processed": processed})
+    else:
+        click.echo(f"{chain}: rolled back to block {height} and scanned up to {processed}")

@@ -57,6 +57,11 @@ class ChainCollector:
                 "paywatch_chain_in_sync",
                 "1 when the watcher caught up recently and has not failed since, else 0",
             ),
+            "halted": gauge(
+                "paywatch_chain_halted",
+                "1 while the watcher is halted by a reorg it cannot place (see /readyz; "
+                "paywatch chain resume), else 0",
+            ),
             "synced": gauge(
                 "paywatch_watcher_last_sync_timestamp_seconds",
                 "Unix time the watcher last caught up with its node",
@@ -97,6 +102,7 @@ class ChainCollector:
             if age is not None:
                 families["age"].add_metric(label, age)
             families["in_sync"].add_metric(label, 1 if status.in_sync(now) else 0)
+            families["halted"].add_metric(label, 0 if status.halted is None else 1)
             if status.last_sync_at is not None:
                 families["synced"].add_metric(label, status.last_sync_at.timestamp())
             families["reorgs"].add_metric(label, status.reorgs)

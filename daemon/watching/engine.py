@@ -33,7 +33,7 @@ from daemon.storage.database import Database
 from daemon.watching import ledger
 from daemon.watching.balance_check import BalanceCheck
 from daemon.watching.effects import Batch, Effects
-from daemon.watching.fork import find_fork
+from daemon.watching.fork import ForkNotFound, find_fork
 from daemon.watching.recount import lowest_overcounted
 from daemon.watching.starting import BITCOIN_MARGIN, earliest_open_order, start_point
 from daemon.watching.status import WatcherStatus
@@ -144,9 +144,30 @@ class ChainWatcher:
         return start.height
 
     async def _reorg_if_forked(self, cursor: ledger.Cursor, tip: BlockHeader) -> None:
-        fork = await find_fork(self.db, self.source, self.chain, cursor, tip)
+        try:
+            fork = await find_fork(self.db, self.source, self.chain, cursor, tip)
+        except ForkNotFound as exc:
+            # Never go on with payments that may be orphaned: halt (status, /readyz,
+            # metrics) until the node's chain is ours again or an operator resumes.
+            self.status.halt(str(exc), self.clock())
+            log.error("%s", exc)
+            raise
         if fork is not None:
             await self._reorg(fork, tip)
+
+    async def resume_from(self, height: int) -> BlockHeader:
+        """An operator's answer to a fork the watcher could not place: roll back to
+        block ``height`` (at or below the fork) and scan the node's chain from there in
+        one transaction; payments above it that the node no longer has are removed."""
+        cursor = await self.db.run_read(lambda c: ledger.load_cursor(c, self.chain))
+        tip = await self.source.tip()
+        if cursor is None or height > min(cursor.height, tip.height):
+            limit = tip.height if cursor is None else min(cursor.height, tip.height)
+            raise ValueError(f"chain {self.chain}: choose a height from 0 to {limit}")
+        [fork] = await self.source.headers([height])
+        await self._reorg(fork, tip)
+        self.status.halted = None
+        return fork
 
     async def _mature(self, height: int) -> None:
         """Confirmations up to ``height``; the finalized tag is asked for only while a
@@ -261,7 +282,7 @@ class ChainWatcher:
                 await self.sync_once()
                 delay = 1.0
                 wait: float | None = None
-            except (ChainUnavailable, ChainMoved) as exc:
+            except (ChainUnavailable, ChainMoved, ForkNotFound) as exc:
                 self.status.failed(str(exc), self.clock())
                 log.warning("chain %s: %s (retrying in %.0fs)", self.chain, exc, delay)
                 wait, delay = delay, min(delay * 2, 60.0)

@@ -23,6 +23,8 @@ class WatcherStatus:
     reorgs: int = 0
     restarts: int = 0
     last_reorg_fork: int | None = None
+    # Why the watcher stopped advancing (a fork it cannot place); None while it runs.
+    halted: str | None = None
 
     def saw_tip(self, tip: BlockHeader, now: datetime) -> None:
         if tip.hash != self.tip_hash:
@@ -37,6 +39,7 @@ class WatcherStatus:
         self.processed_height = height
         self.last_sync_at = now
         self.last_error = None
+        self.halted = None
 
     def reorged(self, fork_height: int, now: datetime) -> None:
         self.reorgs += 1
@@ -44,6 +47,10 @@ class WatcherStatus:
 
     def failed(self, error: str, now: datetime) -> None:
         self.last_error, self.last_error_at = error, now
+
+    def halt(self, reason: str, now: datetime) -> None:
+        self.halted = reason
+        self.failed(reason, now)
 
     @property
     def lag(self) -> int | None:
@@ -66,10 +73,13 @@ class WatcherStatus:
             "reorgs": self.reorgs,
             "restarts": self.restarts,
             "error": self.last_error,
+            "halted": self.halted,
         }
 
     def in_sync(self, now: datetime, *, max_lag: int = 2, max_quiet: float = 120.0) -> bool:
-        """Caught up recently and not failing since."""
+        """Caught up recently, not failing since, not halted."""
+        if self.halted is not None:
+            return False
         if self.last_sync_at is None or self.lag is None or self.lag > max_lag:
             return False
         if self.last_error_at is not None and self.last_error_at > self.last_sync_at:

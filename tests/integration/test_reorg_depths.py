@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from chains.watching import Payment
 from daemon.runtime.container import Container
 from daemon.services.orders import NewOrder
-from daemon.storage.tables import orders, transfers
+from daemon.storage.tables import chain_cursors, orders, transfers
 from daemon.watching.engine import ChainWatcher, WatcherSettings
+from daemon.watching.fork import ForkNotFound
 from tests.support.configs import config_yaml
 from tests.support.events import event_types
 from tests.support.model_chain import ModelChain
@@ -125,3 +127,44 @@ def event_types_of(container: Container, script: bytes) -> list[str]:
         return [str(t) for t in event_types(conn, record)]
 
     return container.db.read(read)
+
+
+def test_a_reorg_deeper_than_the_remembered_blocks_halts_until_resumed() -> None:
+    async def scenario() -> None:
+        with temp_container(config_yaml) as container:
+            model = ModelChain(with_mempool=False)
+            script = make_order(container, "gone", confirmations=1)
+            watcher = new_watcher(container, model, keep_blocks=3, batch_size=2)
+            await watcher.sync_once()
+            pay(model, "cc" * 32, script)  # block 1
+            for _ in range(6):
+                model.mine()
+            await watcher.sync_once()
+            assert order_row(container, script).status == "paid"
+            # Every block since genesis replaced: nothing stored below the remembered
+            # blocks is on the new chain, so where it parts cannot be told.
+            model.reorg(7, back_to_pool=False)
+            for _ in range(8):
+                model.mine()
+            with pytest.raises(ForkNotFound, match="paywatch chain resume eth --from"):
+                await watcher.sync_once()
+            status = watcher.status
+            assert status.halted is not None
+            assert "halted" in status.halted
+            assert not status.in_sync(container.clock())
+            assert status.report(container.clock())["halted"] == status.halted
+            with pytest.raises(ForkNotFound):  # it stays halted, advancing nothing
+                await watcher.sync_once()
+            assert stored(container, "cc" * 32).block_height == 1
+            with container.db.reading() as conn:
+                assert conn.execute(select(chain_cursors.c.height)).scalar_one() == 7
+            await watcher.resume_from(0)  # the operator's answer
+            await watcher.sync_once()
+            assert watcher.status.halted is None
+            assert watcher.status.in_sync(container.clock())
+            assert stored(container, "cc" * 32).removed
+            order = order_row(container, script)
+            assert (order.status, order.received_base) == ("pending", 0)
+            assert event_types_of(container, script)[-1] == "order.payment_reversed"
+
+    asyncio.run(scenario())
