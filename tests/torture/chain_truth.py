@@ -28,6 +28,7 @@ class Credit:
 @dataclass
 class Truth:
     tip: int
+    finalized: int = -1  # the node's finalized block (EVM), -1 where there is none
     credits: dict[tuple[str, str], list[Credit]] = field(default_factory=dict)
 
     def of(self, where: str, asset: str) -> list[Credit]:
@@ -43,6 +44,16 @@ class Truth:
             if c.height is not None and self.tip - c.height + 1 >= depth
         )
 
+    def confirmed_by(self, where: str, asset: str, policy: int | str) -> int:
+        """What counts as confirmed under an order's policy: a depth, or "finalized"."""
+        if policy != "finalized":
+            return self.confirmed(where, asset, int(policy))
+        return sum(
+            c.amount
+            for c in self.of(where, asset)
+            if c.height is not None and c.height <= self.finalized
+        )
+
     def add(self, where: str, asset: str, credit: Credit) -> None:
         self.credits.setdefault((where.lower(), asset), []).append(credit)
 
@@ -54,7 +65,8 @@ def evm_truth(
     contracts (symbol -> contract) to ``addresses``, on the best chain from ``start``."""
     watched = {a.lower() for a in addresses}
     tip = node.height()
-    truth = Truth(tip)
+    finalized = node.rpc("eth_getBlockByNumber", "finalized", False)
+    truth = Truth(tip, int(finalized["number"], 16))
     times: dict[int, int] = {}
     for height in range(start, tip + 1):
         block: dict[str, Any] = node.rpc("eth_getBlockByNumber", hex(height), True)

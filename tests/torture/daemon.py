@@ -26,6 +26,7 @@ class Daemon:
         self.key = ""
         self.kills = 0
         self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()  # a scheduled kill waits for a start to finish
 
     # -- process ------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -37,16 +38,18 @@ class Daemon:
         return bool(self.inst.processes) and self.inst.processes[-1].poll() is None
 
     def start(self) -> None:
-        if not self.running():
-            self.inst.start()
+        with self._lock:
+            if not self.running():
+                self.inst.start()
 
     def kill(self) -> None:
         """SIGKILL now (if running)."""
-        if self.running():
-            proc = self.inst.processes[-1]
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(10)
-            self.kills += 1
+        with self._lock:
+            if self.running():
+                proc = self.inst.processes[-1]
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(10)
+                self.kills += 1
 
     def kill_later(self, rng: random.Random, most: float) -> None:
         """SIGKILL at a random moment within ``most`` seconds, while the scenario goes on."""
@@ -79,6 +82,8 @@ class Daemon:
         """`paywatch order create` (works while the daemon is down)."""
         args = ["order", "create", "--chain", body["chain"], "--asset", body["asset"]]
         args += ["--amount", body["amount"], "--order-id", body["order_id"]]
+        if "confirmations" in body:
+            args += ["--confirmations", str(body["confirmations"])]
         if "expires_in" in body:
             args += ["--expires-in", f"{int(body['expires_in'])}s"]
         made: dict[str, Any] = self.inst.cli_json(*args)

@@ -26,6 +26,7 @@ class Player:
     chain = ""
     bitcoin = False
     confirmations = 1
+    finalized_share = 0.0  # orders that ask for the finalized tag instead of a depth
 
     def __init__(self, seed: int, daemon: Daemon, store_log: Path) -> None:
         self.seed = seed
@@ -66,6 +67,10 @@ class Player:
     def amount(self, asset: str) -> str:
         raise NotImplementedError
 
+    def settle_blocks(self) -> int:
+        """Blocks mined at the end so that every payment is confirmed."""
+        return self.confirmations + 1
+
     def probe_expiry(self) -> int:
         return PROBE_EXPIRY
 
@@ -73,6 +78,8 @@ class Player:
     def body(self, asset: str, **extra: Any) -> dict[str, Any]:
         number = len(self.orders)
         ref = f"torture-{self.seed}-{number}"
+        if self.rng.random() < self.finalized_share and "confirmations" not in extra:
+            extra["confirmations"] = "finalized"
         return {
             "order_id": ref,
             "chain": self.chain,
@@ -162,7 +169,7 @@ class Player:
     def finish(self) -> None:
         """Confirm everything, wait for quiescence, then compare with the chain and the
         store; fail naming the seed and every difference."""
-        self.mine(self.confirmations + 1)
+        self.mine(self.settle_blocks())
         ids = [o["id"] for o in self.orders]
         views = self.daemon.quiesce(ids, {self.chain: self.tip})
         truth = self.truth()

@@ -32,6 +32,7 @@ from tests.torture.store import store_process
 pytestmark = pytest.mark.skipif(not anvil_available(), reason="anvil missing: ./dev setup")
 
 CONFIRMATIONS = 2
+FINALIZED_LAG = 64  # anvil's finalized tag trails its head by this many blocks
 
 
 def config(inst: Installation, evm: EvmNode, store_url: str, database_url: str = "") -> str:
@@ -57,6 +58,7 @@ chains:
 class EvmPlayer(Player):
     chain = "eth"
     confirmations = CONFIRMATIONS
+    finalized_share = 0.2
 
     def __init__(self, seed: int, daemon: Daemon, store_log: Path, evm: EvmNode) -> None:
         super().__init__(seed, daemon, store_log)
@@ -86,6 +88,10 @@ class EvmPlayer(Player):
     def vanished(self) -> set[str]:
         return self.evm.vanished
 
+    def settle_blocks(self) -> int:
+        finalized = any(o["confirmations_required"] == "finalized" for o in self.orders)
+        return FINALIZED_LAG + 2 if finalized else CONFIRMATIONS + 1
+
     def chain_step(self, step: Step) -> None:
         if step.kind == "reorg":
             self.evm.reorg(step.count, drop_chance=0.25)
@@ -102,7 +108,8 @@ class EvmPlayer(Player):
         """Two payments in one block, buried under more blocks than the daemon keeps and
         processed; then the chain reorganised down past them: one is mined again a block
         later, the other is gone. The first must stay counted, the second be reversed."""
-        kept, lost = self.daemon.create(self.body("ETH")), self.daemon.create(self.body("ETH"))
+        kept = self.daemon.create(self.body("ETH", confirmations=CONFIRMATIONS))
+        lost = self.daemon.create(self.body("ETH", confirmations=CONFIRMATIONS))
         self.orders += [kept, lost]
         tx_hash = self.evm.pay_native(kept["address"], int(kept["amount_base"]))
         self.evm.pay_native(lost["address"], int(lost["amount_base"]))

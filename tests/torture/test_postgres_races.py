@@ -42,6 +42,8 @@ FUZZ_SECONDS = 2.0  # a block this close to expiry may be judged either way
 
 
 class RacePlayer(EvmPlayer):
+    finalized_share = 0.0
+
     def race(self, rng: random.Random) -> None:
         """One round: the three orders, their payments, the racing cancel and block."""
         d = self.daemon

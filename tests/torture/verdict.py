@@ -80,8 +80,7 @@ def differences(
     for order_id, view in sorted(views.items()):
         asset = view["asset"]
         credits = truth.of(where[order_id], asset)
-        depth = int(view["confirmations_required"])
-        confirmed = truth.confirmed(where[order_id], asset, depth)
+        confirmed = truth.confirmed_by(where[order_id], asset, view["confirmations_required"])
         want = expected(view, credits, confirmed, cancelled=order_id in cancelled)
         got = Expected(
             view["status"],
@@ -119,8 +118,11 @@ def payment_differences(
         need = view["confirmations_required"]
         cap = int(need) if need != "finalized" else 10**9
         got = (int(view["received_base"]), int(view["received_confirmed_base"]))
-        want = (truth.total(where[order_id], asset), truth.confirmed(where[order_id], asset, cap))
-        if need != "finalized" and got != want:
+        want = (
+            truth.total(where[order_id], asset),
+            truth.confirmed_by(where[order_id], asset, need),
+        )
+        if got != want:
             found.append(
                 f"seed {seed}: order {order_id} ({asset}): paywatch says received/confirmed "
                 f"{got}, the chain says {want}; credits on chain: {credits}"
@@ -138,7 +140,8 @@ def payment_differences(
                 continue
             height = mine[0].height
             depth = 0 if height is None else truth.tip - height + 1
-            if min(int(payment["confirmations"]), cap) != min(depth, cap):
+            counted = min(int(payment["confirmations"]), cap)
+            if need != "finalized" and counted != min(depth, cap):
                 found.append(
                     f"seed {seed}: order {order_id} payment {tx}: paywatch says "
                     f"{payment['confirmations']} confirmations, the chain {depth} "
