@@ -61,6 +61,7 @@ def evm_source(chain: EvmChainConfig, clients: list[JsonRpcClient]) -> EvmSource
         native_symbol=chain.native_asset.symbol,
         tokens={token.contract: symbol for symbol, token in chain.tokens.items()},
         block_time=block_time,
+        trace_api=chain.trace_api,
     )
     poll = chain.backend.poll_interval.total_seconds()
     return EvmSource(pool, settings, ws_url=chain.backend.ws_url, poll_interval=poll)
