@@ -1,33 +1,43 @@
-"""Several endpoints for one chain: failover, and avoiding stale or lagging heads.
+"""Several endpoints for one chain: failover, judged by fresh heads.
 
 A chain may be served by several nodes (the merchant's own, a second one, a
-paid provider). :class:`EndpointPool` keeps what each endpoint last showed and
-ranks them; it knows nothing of any chain's formats (EVM and Bitcoin reuse it).
+paid provider). :class:`EndpointPool` asks each for its head every round
+(:meth:`EndpointPool.refresh`: one small call per endpoint, all at once; blocks
+and payments are fetched from the preferred endpoint only), judges them by what
+they answered *in that round*, and uses the first healthy one in configured order
+(the merchant's own node first). It knows nothing of any chain's formats (EVM and
+Bitcoin reuse it).
 
 An endpoint is *unhealthy*, and tried only after every healthy one, when
 
-* its last request failed (connect error, timeout, a non-JSON answer), until a
-  later probe succeeds;
-* it is **stale**: its head block's timestamp is older than ``stale_blocks``
-  block times by the wall clock *and* its head has not changed for as long (a
-  node that says it is synced but stopped following the chain: both tests, so
-  neither a clock skew nor a quiet test chain alone condemns it when it is the
-  only endpoint answering);
-* it **lags**: another endpoint showed a head more than ``max_lag_blocks``
-  higher no later than one block time after this endpoint's own last probe
-  (a head seen much later may simply be newer, so it is not held against it).
+* its last request failed (connect error, HTTP error, timeout, an answer that is not
+  JSON-RPC), until its next probe succeeds (every round: a recovered endpoint is
+  used again at once);
+* it is **slow**: its head probe has not answered ``settle`` seconds after another
+  endpoint's did (it keeps running in the background, bounded by ``probe_timeout``);
+* it **lags**: its head is below a height another endpoint showed at least
+  ``lag_grace`` seconds before this one was asked (a frozen head is caught this way
+  within a round or two), or more than ``max_lag_blocks`` below one shown before it
+  was asked;
+* it is **stale**: its head block's timestamp is older than ``stale_blocks`` block
+  times by the wall clock *and* its head has not changed for as long (a node that
+  stopped following the chain, when there is no other to compare with).
 
-The preferred endpoint is the first healthy one in configured order (the
-merchant's own node first); it is asked every time, the others only every
-``probe_interval`` seconds, so calls do not grow with the number of endpoints.
+The block time is the configured one (or a table's), else measured: the median of
+the intervals between the heads seen. Each change of the preferred endpoint is
+logged once, with the reason.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import statistics
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from chains.watching import BlockHeader, BlockNotFound, ChainUnavailable, EndpointHealth
@@ -35,15 +45,22 @@ from chains.watching import BlockHeader, BlockNotFound, ChainUnavailable, Endpoi
 C = TypeVar("C")
 R = TypeVar("R")
 
+log = logging.getLogger(__name__)
+
+_MIN_SAMPLES = 5  # block intervals measured before the measured block time is used
+
 
 @dataclass(slots=True)
 class _State:
     url: str
     head: BlockHeader | None = None
-    probed_at: float | None = None  # monotonic time of the last successful head probe
-    changed_at: float | None = None  # monotonic time the head last changed
+    asked_at: float | None = None  # monotonic: when the probe that gave ``head`` was sent
+    answered_at: float | None = None  # monotonic: when the last probe answered (or failed)
+    changed_at: float | None = None  # monotonic: when the head last changed
     error: str | None = None
-    failed_at: float | None = None
+    slow: bool = False  # a probe outlived the round's settle time; cleared by an answer
+    probing_since: float | None = None  # monotonic: a probe is in flight since
+    history: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=16))
 
 
 class EndpointPool(Generic[C]):
@@ -54,35 +71,62 @@ class EndpointPool(Generic[C]):
         clients: Sequence[C],
         urls: Sequence[str],
         *,
-        block_time: float,
+        block_time: float | None = None,
+        default_block_time: float = 12.0,
+        poll_interval: float = 5.0,
+        probe_timeout: float | None = None,
         stale_blocks: int = 5,
         max_lag_blocks: int = 3,
-        probe_interval: float = 30.0,
+        name: str = "",
         wall_clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if not clients or len(clients) != len(urls):
             raise ValueError("an endpoint pool needs one url per client, at least one")
         self.clients = list(clients)
+        self.name = name
         self._states = [_State(url) for url in urls]
-        self.block_time = block_time
-        self.stale_after = stale_blocks * block_time
+        self._block_time = block_time
+        self._default_block_time = default_block_time
+        self._intervals: deque[float] = deque(maxlen=31)
+        # Heads may differ this long between endpoints (propagation) before one lags; an
+        # endpoint this much slower than another to answer counts as slow.
+        self.lag_grace = min(max(poll_interval / 2, 0.25), 1.0)
+        self.settle = self.lag_grace
+        self.probe_timeout = probe_timeout or min(max(2 * poll_interval, 1.0), 10.0)
+        self.stale_blocks = stale_blocks
         self.max_lag_blocks = max_lag_blocks
-        self.probe_interval = probe_interval
         self._wall = wall_clock
         self._mono = monotonic
+        self._probes: dict[int, asyncio.Task[None]] = {}
+        self.preferred: int | None = None
+
+    @property
+    def block_time(self) -> float:
+        """Configured, else measured (median of recent intervals), else the default."""
+        if self._block_time is not None:
+            return self._block_time
+        if len(self._intervals) >= _MIN_SAMPLES:
+            return max(statistics.median(self._intervals), 1.0)
+        return self._default_block_time
 
     # --- what was observed -------------------------------------------------------
 
-    def observe_head(self, i: int, head: BlockHeader) -> None:
+    def observe_head(self, i: int, head: BlockHeader, asked_at: float | None = None) -> None:
         s, now = self._states[i], self._mono()
-        if s.head is None or s.head.hash != head.hash:
+        old = s.head
+        if old is None or old.hash != head.hash:
             s.changed_at = now
-        s.head, s.probed_at, s.error, s.failed_at = head, now, None, None
+        if old is not None and head.height > old.height and head.timestamp >= old.timestamp:
+            self._intervals.append((head.timestamp - old.timestamp) / (head.height - old.height))
+        if not s.history or s.history[-1][1] != head.height:
+            s.history.append((now, head.height))
+        s.head, s.asked_at, s.answered_at = head, now if asked_at is None else asked_at, now
+        s.error, s.slow = None, False
 
     def observe_error(self, i: int, error: Exception) -> None:
         s = self._states[i]
-        s.error, s.failed_at = str(error) or type(error).__name__, self._mono()
+        s.error, s.slow, s.answered_at = str(error) or type(error).__name__, False, self._mono()
 
     # --- judgement ---------------------------------------------------------------
 
@@ -90,34 +134,46 @@ class EndpointPool(Generic[C]):
         s = self._states[i]
         if s.error is not None:
             return s.error
-        if s.head is None or s.probed_at is None or s.changed_at is None:
+        if s.slow:
+            return f"slow: no head within {self.settle:g} s of another endpoint's"
+        if s.head is None or s.asked_at is None or s.changed_at is None:
             return None  # not probed yet: innocent until asked
+        lag = self._lag(i, s.head, s.asked_at)
+        if lag is not None:
+            return lag
+        stale_after = self.stale_blocks * self.block_time
         age = self._wall() - s.head.timestamp
         unchanged = self._mono() - s.changed_at
-        if age > self.stale_after and unchanged > self.stale_after:
+        if age > stale_after and unchanged > stale_after:
             return (
                 f"stale: head {s.head.height} is {age:.0f} s old"
                 f" and unchanged for {unchanged:.0f} s"
             )
-        best = max(
-            (
-                o.head.height
-                for o in self._states
-                if o.head is not None
-                and o.probed_at is not None
-                and o.probed_at <= s.probed_at + self.block_time
-            ),
-            default=s.head.height,
-        )
-        if best - s.head.height > self.max_lag_blocks:
-            return f"lagging: head {s.head.height}, another endpoint had {best}"
+        return None
+
+    def _lag(self, i: int, head: BlockHeader, asked_at: float) -> str | None:
+        for j, o in enumerate(self._states):
+            if j == i or o.error is not None or o.slow or o.head is None:
+                continue
+            for seen, height in o.history:
+                if height > o.head.height:
+                    continue  # no longer shown there (a reorg to a shorter chain)
+                old = seen <= asked_at - self.lag_grace and height > head.height
+                far = seen <= asked_at and height - head.height > self.max_lag_blocks
+                if old or far:
+                    return f"lagging: head {head.height}, {o.url} had {height} before"
         return None
 
     def ranked(self) -> list[int]:
-        """Endpoint indexes, healthy first, each group in configured order."""
+        """Endpoint indexes: the preferred one, then the healthy, then the rest (each
+        group in configured order)."""
         problems = [self._problem(i) for i in range(len(self._states))]
         healthy = [i for i, p in enumerate(problems) if p is None]
-        return healthy + [i for i, p in enumerate(problems) if p is not None]
+        order = healthy + [i for i, p in enumerate(problems) if p is not None]
+        if self.preferred is not None and problems[self.preferred] is None:
+            order.remove(self.preferred)
+            order.insert(0, self.preferred)
+        return order
 
     def health(self) -> list[EndpointHealth]:
         now = self._wall()
@@ -131,9 +187,52 @@ class EndpointPool(Generic[C]):
                     head_height=s.head.height if s.head else None,
                     head_age_seconds=now - s.head.timestamp if s.head else None,
                     error=problem,
+                    extra={"preferred": "true"} if i == self.preferred else {},
                 )
             )
         return out
+
+    def recheck_in(self) -> float | None:
+        """Seconds until the preferred endpoint may be judged lagging (another showed a
+        higher head less than ``lag_grace`` ago): look again then, not a poll later."""
+        if self.preferred is None:
+            return None
+        s = self._states[self.preferred]
+        if s.head is None or self._problem(self.preferred) is not None:
+            return None
+        due = [
+            seen + self.lag_grace
+            for j, o in enumerate(self._states)
+            if j != self.preferred and o.error is None and not o.slow
+            for seen, height in o.history
+            if height > s.head.height
+        ]
+        return None if not due else max(min(due) - self._mono(), 0.05)
+
+    def _prefer(self, i: int) -> None:
+        """Make ``i`` the preferred endpoint; a change is logged once, with its reason."""
+        old, self.preferred = self.preferred, i
+        if old == i:
+            return
+        url = self._states[i].url
+        if old is None:
+            why = [
+                f"{s.url}: {p}" for j, s in enumerate(self._states[:i]) if (p := self._problem(j))
+            ]
+            if why:
+                log.warning("%s: using %s (%s)", self.name or "chain", url, "; ".join(why))
+            return
+        problem = self._problem(old)
+        if problem is None:
+            log.info("%s: using %s again (it answers well)", self.name or "chain", url)
+        else:
+            log.warning(
+                "%s: using %s instead of %s (%s)",
+                self.name or "chain",
+                url,
+                self._states[old].url,
+                problem,
+            )
 
     # --- using it ----------------------------------------------------------------
 
@@ -145,45 +244,93 @@ class EndpointPool(Generic[C]):
         errors: list[str] = []
         for i in self.ranked():
             try:
-                return await op(self.clients[i])
+                result = await op(self.clients[i])
             except BlockNotFound:
                 raise
             except ChainUnavailable as exc:
                 self.observe_error(i, exc)
                 errors.append(str(exc))
+            else:
+                self._prefer(i)
+                return result
         raise ChainUnavailable("; ".join(errors) or "no endpoint")
 
     async def refresh(self, get_head: Callable[[C], Awaitable[BlockHeader]]) -> BlockHeader:
-        """Probe the preferred endpoint (and the others that are due); the best healthy head.
-
-        Raises ``ChainUnavailable`` when no endpoint answers.
-        """
+        """Ask every endpoint for its head; the head of the first healthy one that
+        answered now. Waits for answers at most ``settle`` seconds after the first (and
+        not at all once the first endpoint in configured order answered well); slower
+        probes go on in the background. Raises ``ChainUnavailable`` when none answers."""
+        start = self._mono()
+        for i in range(len(self._states)):
+            if i not in self._probes:
+                self._states[i].probing_since = start
+                self._probes[i] = asyncio.ensure_future(self._probe(i, get_head, start))
+        loop = asyncio.get_running_loop()
+        first_answer: float | None = None
+        while self._probes:
+            fresh = self._fresh(start)
+            good = [i for i in fresh if self._problem(i) is None]
+            if good and all(j not in self._probes for j in range(good[0])):
+                break
+            timeout = None
+            if fresh:
+                first_answer = loop.time() if first_answer is None else first_answer
+                timeout = first_answer + self.settle - loop.time()
+                if timeout <= 0:
+                    break
+            pending = set(self._probes.values())
+            await asyncio.wait(pending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         now = self._mono()
-        order = self.ranked()
-        due = {order[0]} | {
+        for i in self._probes:
+            since = self._states[i].probing_since
+            if since is not None and now - since >= self.settle:
+                self._states[i].slow = True
+        fresh = self._fresh(start)
+        chosen = [i for i in fresh if self._problem(i) is None] or fresh
+        if not chosen:
+            errors = [
+                f"{s.url}: {p}" for j, s in enumerate(self._states) if (p := self._problem(j))
+            ]
+            raise ChainUnavailable("; ".join(errors) or "no endpoint answered")
+        self._prefer(chosen[0])
+        head = self._states[chosen[0]].head
+        assert head is not None
+        return head
+
+    def _fresh(self, since: float) -> list[int]:
+        """Endpoints whose head came in at or after ``since`` (configured order)."""
+        return [
             i
             for i, s in enumerate(self._states)
-            if (s.failed_at or s.probed_at or -1e18) + self.probe_interval <= now
-            or (s.probed_at is None and s.failed_at is None)
-        }
+            if s.error is None and s.head is not None and (s.answered_at or -1.0) >= since
+        ]
 
-        async def probe(i: int) -> None:
-            try:
-                self.observe_head(i, await get_head(self.clients[i]))
-            except ChainUnavailable as exc:
-                self.observe_error(i, exc)
+    async def _probe(
+        self, i: int, get_head: Callable[[C], Awaitable[BlockHeader]], asked_at: float
+    ) -> None:
+        url = self._states[i].url
+        try:
+            head = await asyncio.wait_for(get_head(self.clients[i]), self.probe_timeout)
+        except TimeoutError:
+            self.observe_error(
+                i, ChainUnavailable(f"{url}: no head within {self.probe_timeout:g} s")
+            )
+        except ChainUnavailable as exc:
+            self.observe_error(i, exc)
+        except Exception as exc:  # a malformed answer: this endpoint's fault, not the watcher's
+            log.debug("%s: head probe failed", url, exc_info=True)
+            self.observe_error(i, ChainUnavailable(f"{url}: {type(exc).__name__}: {exc}"))
+        else:
+            self.observe_head(i, head, asked_at)
+        finally:
+            self._probes.pop(i, None)
+            self._states[i].probing_since = None
 
-        await asyncio.gather(*(probe(i) for i in sorted(due)))
-        for i in self.ranked():
-            s = self._states[i]
-            if s.error is None and s.head is not None:
-                if i not in due and self._problem(i) is None:
-                    # Not probed now: ask it before trusting an old head.
-                    await probe(i)
-                    if self._states[i].error is not None or self._problem(i) is not None:
-                        continue
-                head = self._states[i].head
-                assert head is not None
-                return head
-        errors = [s.error for s in self._states if s.error]
-        raise ChainUnavailable("; ".join(errors) or "no endpoint answered")
+    async def aclose(self) -> None:
+        """Cancel head probes still in flight."""
+        probes = list(self._probes.values())
+        for task in probes:
+            task.cancel()
+        for task in probes:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -59,6 +59,8 @@ class BitcoinSource:
         mempool_cache: int = 300_000,
         zmq_quiet_after: float | None = None,
         mempool_hinted_only: bool = False,
+        block_time: float | None = None,
+        poll_interval: float = 5.0,
     ) -> None:
         if blocks_per_request < 1:
             raise ValueError("blocks_per_request must be at least 1")
@@ -66,7 +68,11 @@ class BitcoinSource:
         self.asset = asset
         self._nodes = list(nodes)
         self._pool: EndpointPool[BitcoinRpc] = EndpointPool(
-            self._nodes, [n.url for n in self._nodes], block_time=network.block_interval
+            self._nodes,
+            [n.url for n in self._nodes],
+            block_time=block_time or network.block_interval,
+            poll_interval=poll_interval,
+            name=asset,
         )
         self._info: dict[int, dict[str, Any]] = {}
         self._blocks_per_request = blocks_per_request
@@ -153,6 +159,9 @@ class BitcoinSource:
         return await self._pool.run(op)
 
     async def wait_for_news(self, timeout: float) -> None:
+        recheck = self._pool.recheck_in()  # an endpoint's lag is judged sooner than a poll
+        if recheck is not None:
+            timeout = min(timeout, recheck)
         if self._zmq is None:
             await asyncio.sleep(timeout)
             return
@@ -164,7 +173,7 @@ class BitcoinSource:
     def health(self) -> list[EndpointHealth]:
         out = []
         for i, entry in enumerate(self._pool.health()):
-            extra: dict[str, str] = {}
+            extra = dict(entry.extra)
             info = self._info.get(i)
             healthy, error = entry.healthy, entry.error
             if info is not None:
@@ -185,6 +194,7 @@ class BitcoinSource:
     async def aclose(self) -> None:
         if self._zmq is not None:
             await self._zmq.aclose()
+        await self._pool.aclose()
         for node in self._nodes:
             await node.aclose()
 

@@ -265,6 +265,9 @@ class EvmSource:
         return None  # EVM payments count from their block on
 
     async def wait_for_news(self, timeout: float) -> None:
+        recheck = self.pool.recheck_in()  # an endpoint's lag is judged sooner than a poll
+        if recheck is not None:
+            timeout = min(timeout, recheck)
         if self.newheads is not None:
             await self.newheads.wait(timeout)  # falls back to polling while the socket is down
         else:
@@ -279,6 +282,7 @@ class EvmSource:
     async def aclose(self) -> None:
         if self.newheads is not None:
             await self.newheads.aclose()
+        await self.pool.aclose()
         for client in self.pool.clients:
             await client.aclose()
 

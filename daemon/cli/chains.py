@@ -42,7 +42,13 @@ async def _probe(watcher: ChainWatcher, now: datetime) -> dict[str, Any]:
     except ChainUnavailable as exc:
         report["error"] = str(exc)
     report["endpoints"] = [
-        {"url": e.url, "healthy": e.healthy, "head": e.head_height, "error": e.error}
+        {
+            "url": e.url,
+            "healthy": e.healthy,
+            "head": e.head_height,
+            "error": e.error,
+            "in_use": e.extra.get("preferred") == "true",
+        }
         for e in watcher.source.health()
     ]
     await watcher.source.aclose()
@@ -67,7 +73,9 @@ def chain_status(ctx: CliContext, as_json: bool) -> None:
     rows = []
     for r in reports:
         endpoints = ", ".join(
-            f"{e['url']} {'ok' if e['healthy'] else 'DOWN'}" for e in r["endpoints"]
+            f"{e['url']}{' (in use)' if e['in_use'] else ''}"
+            f" {'ok' if e['healthy'] else 'DOWN: ' + str(e['error'])}"
+            for e in r["endpoints"]
         )
         rows.append(
             (

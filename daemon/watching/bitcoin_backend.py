@@ -55,4 +55,13 @@ def build_bitcoin_source(
         )
         for url in urls
     ]
-    return BitcoinSource(nodes, network=network, asset=chain.symbol, zmq=backend.zmq)
+    block_time = chain.block_time.total_seconds() if chain.block_time is not None else None
+    poll = backend.poll_interval.total_seconds()
+    return BitcoinSource(
+        nodes,
+        network=network,
+        asset=chain.symbol,
+        zmq=backend.zmq,
+        block_time=block_time,
+        poll_interval=poll,
+    )

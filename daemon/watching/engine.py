@@ -273,36 +273,42 @@ class ChainWatcher:
         self._credited()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Follow the chain until ``stop`` is set. A node that fails is retried with
-        backoff; anything else propagates to the supervisor."""
-        delay = 1.0
+        """Follow the chain until ``stop`` is set. While the node (every endpoint) fails it
+        is asked again every poll interval, or sooner on news (a socket back up), never
+        after a growing pause; the failure is logged when it starts or changes, not each
+        round. Anything else propagates to the supervisor."""
+        failing: str | None = None
         while not stop.is_set():
             self._nudged.clear()
             try:
                 await self.sync_once()
-                delay = 1.0
-                wait: float | None = None
             except (ChainUnavailable, ChainMoved, ForkNotFound) as exc:
                 self.status.failed(str(exc), self.clock())
-                log.warning("chain %s: %s (retrying in %.0fs)", self.chain, exc, delay)
-                wait, delay = delay, min(delay * 2, 60.0)
-            await _until_news(self.source, stop, wait, self.settings.poll_interval, self._nudged)
+                if str(exc) != failing:
+                    poll = self.settings.poll_interval
+                    log.warning("chain %s: %s (asking again every %gs)", self.chain, exc, poll)
+                failing = str(exc)
+            else:
+                if failing is not None:
+                    log.info("chain %s: the node answers again", self.chain)
+                failing = None
+            # A failing watcher ignores nudges (a flood of notifications must not hammer it).
+            nudged = None if failing is not None else self._nudged
+            await _until_news(self.source, stop, self.settings.poll_interval, nudged)
 
 
 async def _until_news(
     source: ChainSource,
     stop: asyncio.Event,
-    pause: float | None,
     poll: float,
-    nudged: asyncio.Event,
+    nudged: asyncio.Event | None,
 ) -> None:
-    """Sleep ``pause`` seconds, or until the source has news or a nudge (at most ``poll``)."""
-    news = asyncio.sleep(pause) if pause is not None else source.wait_for_news(poll)
+    """Until the source has news (at most ``poll`` seconds), a nudge, or ``stop``."""
     tasks: list[asyncio.Future[Any]] = [
         asyncio.ensure_future(stop.wait()),
-        asyncio.ensure_future(news),
+        asyncio.ensure_future(source.wait_for_news(poll)),
     ]
-    if pause is None:
+    if nudged is not None:
         tasks.append(asyncio.ensure_future(nudged.wait()))
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

@@ -18,7 +18,8 @@ from daemon.watching.hooks import NO_HOOKS, WatchHooks
 
 DEFAULT_URL = "http://127.0.0.1:8545"
 
-# Seconds between blocks, by chain id: how fast a head must move to count as live.
+# Seconds between blocks, by chain id: how fast a head must move to count as live
+# (a chain's ``block_time`` overrides it; other chains' is measured).
 BLOCK_TIMES = {1: 12.0, 11155111: 12.0, 17000: 12.0, 137: 2.0, 80002: 2.0, 31337: 1.0}
 DEFAULT_BLOCK_TIME = 12.0
 
@@ -40,10 +41,18 @@ def build_evm_source(name: str, chain: EvmChainConfig, hooks: WatchHooks = NO_HO
     if backend.user is not None:
         password = backend.password.get_secret_value() if backend.password is not None else ""
         auth = (backend.user, password)
+    timeout = request_timeout(backend.poll_interval.total_seconds())
     clients = [
-        JsonRpcClient(url, auth=auth, observer=hooks.rpc_observer(name, url)) for url in urls
+        JsonRpcClient(url, auth=auth, timeout=timeout, observer=hooks.rpc_observer(name, url))
+        for url in urls
     ]
-    return evm_source(chain, clients)
+    return evm_source(chain, clients, name)
+
+
+def request_timeout(poll_interval: float) -> float:
+    """Seconds a node request may take: five poll intervals, 5 to 30 s (a slow endpoint
+    is failed over from quickly; a range of blocks still has time to come)."""
+    return min(max(5 * poll_interval, 5.0), 30.0)
 
 
 def check_http_urls(key: str, urls: list[str]) -> list[str]:
@@ -53,15 +62,25 @@ def check_http_urls(key: str, urls: list[str]) -> list[str]:
     return urls
 
 
-def evm_source(chain: EvmChainConfig, clients: list[JsonRpcClient]) -> EvmSource:
-    """The source over these endpoints (a node's, or Tatum's gateway), failing over in order."""
-    block_time = BLOCK_TIMES.get(chain.chain_id, DEFAULT_BLOCK_TIME)
-    pool = EndpointPool(clients, [c.url for c in clients], block_time=block_time)
+def evm_source(chain: EvmChainConfig, clients: list[JsonRpcClient], name: str = "") -> EvmSource:
+    """The source over these endpoints (a node's, or Tatum's gateway), failing over in order.
+
+    The block time is the chain's ``block_time``, else the table's for its chain id, else
+    measured by the pool from the heads it sees."""
+    configured = chain.block_time.total_seconds() if chain.block_time is not None else None
+    block_time = configured or BLOCK_TIMES.get(chain.chain_id)
+    poll = chain.backend.poll_interval.total_seconds()
+    pool = EndpointPool(
+        clients,
+        [c.url for c in clients],
+        block_time=block_time,
+        default_block_time=DEFAULT_BLOCK_TIME,
+        poll_interval=poll,
+        name=name,
+    )
     settings = EvmSourceSettings(
         native_symbol=chain.native_asset.symbol,
         tokens={token.contract: symbol for symbol, token in chain.tokens.items()},
-        block_time=block_time,
-        trace_api=chain.trace_api,
+        block_time=block_time or DEFAULT_BLOCK_TIME,
     )
-    poll = chain.backend.poll_interval.total_seconds()
     return EvmSource(pool, settings, ws_url=chain.backend.ws_url, poll_interval=poll)

@@ -45,12 +45,11 @@ def make_source(loop: asyncio.AbstractEventLoop) -> Iterator[SourceFactory]:
         ws_url: str | None = None,
         block_time: float = 1.0,
         poll_interval: float = 0.5,
-        probe_interval: float = 0.0,
         trace_api: str = "auto",
     ) -> EvmSource:
         clients = [JsonRpcClient(u, timeout=5.0) for u in urls]
         pool = EndpointPool(
-            clients, [c.url for c in clients], block_time=block_time, probe_interval=probe_interval
+            clients, [c.url for c in clients], block_time=block_time, poll_interval=poll_interval
         )
         settings = EvmSourceSettings(
             native_symbol="ETH", tokens=tokens or {}, block_time=block_time, trace_api=trace_api
