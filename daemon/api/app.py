@@ -24,6 +24,7 @@ from daemon.services import json_codec
 from daemon.services.errors import NotFound
 from daemon.services.orders import OrderPage
 from daemon.services.request_checks import check_callback_url
+from daemon.watching.balance_schedule import refresh_order
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -100,6 +101,12 @@ class OrderRoutes:
 
         return json_response(await self.db.run(cancel))
 
+    async def refresh_order(self, request: Request) -> Response:
+        """Check the order's address balance now (contract payments) and evaluate it."""
+        order = request.path_params["id"]
+        view = await refresh_order(self.db, self.service, self.watchers, self.clock, order)
+        return json_response(view)
+
     async def qr_code(self, request: Request) -> Response:
         order, kind = request.path_params["id"], request.path_params["kind"]
         if kind not in ("svg", "png"):
@@ -151,6 +158,7 @@ def create_app(container: Container) -> Starlette:
         Route("/v1/orders", keyed(handlers.list_orders), methods=["GET"]),
         Route("/v1/orders/{id}", keyed(handlers.get_order), methods=["GET"]),
         Route("/v1/orders/{id}/cancel", keyed(handlers.cancel_order), methods=["POST"]),
+        Route("/v1/orders/{id}/refresh", keyed(handlers.refresh_order), methods=["POST"]),
         Route("/v1/orders/{id}/qr.{kind:str}", keyed(handlers.qr_code), methods=["GET"]),
         # No API key: liveness, readiness, the API's description, and Tatum's callbacks
         # (HMAC-signed; see daemon.api.tatum).

@@ -17,6 +17,7 @@ _ERROR_TEXT = {
     409: "Conflict (order not cancellable, Idempotency-Key reused, delivery in flight)",
     413: "Request body too large",
     422: "Invalid request; the message names the field",
+    503: "The chain's node did not answer; try again",
 }
 
 
@@ -105,6 +106,20 @@ def openapi_document() -> dict[str, Any]:
                 "operationId": "cancel_order",
                 "parameters": [order_id],
                 "responses": {"200": _json(order, "The order"), **errors(401, 404, 409)},
+            }
+        },
+        "/v1/orders/{id}/refresh": {
+            "post": {
+                "summary": "Check the order's address balance now and evaluate the order again",
+                "description": (
+                    "On a chain whose node has no trace API, native coin sent by a contract "
+                    "is found by the address's balance, checked at a few moments of the "
+                    "order's life; this checks it at once (at the block the watcher has "
+                    "processed). Elsewhere it only evaluates the order again."
+                ),
+                "operationId": "refresh_order",
+                "parameters": [order_id],
+                "responses": {"200": _json(order, "The order"), **errors(401, 404, 503)},
             }
         },
     }

@@ -1,7 +1,8 @@
-"""``address derive`` and ``order create|show|list|cancel``."""
+"""``address derive`` and ``order create|show|list|cancel|refresh``."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import click
@@ -16,6 +17,7 @@ from daemon.services.errors import ServiceError
 from daemon.services.orders import NewOrder
 from daemon.services.request_checks import check_callback_url
 from daemon.storage.migrations import is_up_to_date
+from daemon.watching.balance_schedule import refresh_order
 
 STATUSES = ["pending", "processing", "paid", "expired", "cancelled", "invalid"]
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON")
@@ -99,7 +101,7 @@ def _show(view: dict[str, Any]) -> None:
 
 @click.group()
 def order() -> None:
-    """Create, inspect and cancel orders."""
+    """Create, inspect, cancel and refresh orders."""
 
 
 @order.command("create")
@@ -220,3 +222,27 @@ def order_cancel(ctx: CliContext, order_id: str, as_json: bool) -> None:
     c = ctx.container
     view = ctx.write(lambda conn: c.orders.cancel(conn, order_id, c.clock()))
     emit_json(view) if as_json else click.echo(f"cancelled {view['id']} ({view['order_id']})")
+
+
+@order.command("refresh")
+@click.argument("order_id")
+@json_option
+@pass_ctx
+def order_refresh(ctx: CliContext, order_id: str, as_json: bool) -> None:
+    """Check the order's address balance now (coin sent by contracts, on nodes without
+    a trace API) and evaluate the order again."""
+    ensure_migrated(ctx)
+    c = ctx.container
+
+    async def go() -> dict[str, Any]:
+        try:
+            return await refresh_order(c.db, c.orders, c.watchers, c.clock, order_id)
+        finally:
+            for watcher in c.watchers.values():
+                await watcher.source.aclose()
+
+    try:
+        view = asyncio.run(go())
+    except ServiceError as exc:
+        raise service_failure(exc) from None
+    emit_json(view) if as_json else _show(view)

@@ -1,4 +1,5 @@
-"""``paywatch webhook list|show|redeliver``: the delivery log from the shell."""
+"""``paywatch webhook list|show|redeliver|endpoints``: the delivery log and the store
+endpoints' health from the shell."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import click
 from daemon.cli.admin import ensure_migrated
 from daemon.cli.context import CliContext, pass_ctx
 from daemon.cli.output import emit_json, fields, table
+from daemon.webhooks.endpoints import endpoint_views
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON")
 
@@ -139,3 +141,39 @@ def webhook_redeliver(ctx: CliContext, delivery_id: str, as_json: bool) -> None:
         emit_json(view)
     else:
         click.echo(f"queued {view['id']} ({view['type']}) for {view['url']}")
+
+
+def _endpoint_row(view: dict[str, Any]) -> tuple[object, ...]:
+    state = view["state"]
+    if view["failing_since"]:
+        state = f"failing since {view['failing_since']}"
+    failure = ""
+    if view["last_failure_at"]:
+        why = view["last_status_code"] or (view["last_error"] or "")[:40]
+        failure = f"{view['last_failure_at']} ({why})"
+    return (
+        view["endpoint"],
+        state,
+        f"{view['waiting']} ({view['due']} due)",
+        view["last_success_at"] or "",
+        failure,
+        view["next_probe_at"] or "",
+    )
+
+
+@webhook.command("endpoints")
+@json_option
+@pass_ctx
+def webhook_endpoints(ctx: CliContext, as_json: bool) -> None:
+    """Each store endpoint (scheme://host:port): healthy or failing since when, its
+    backlog, last success and failure, and the next probe while it fails."""
+    ensure_migrated(ctx)
+    c = ctx.container
+    views = ctx.read(lambda conn: endpoint_views(conn, c.clock()))
+    if as_json:
+        emit_json({"data": views})
+        return
+    table(
+        [_endpoint_row(v) for v in views],
+        ["ENDPOINT", "STATE", "WAITING", "LAST SUCCESS", "LAST FAILURE", "NEXT PROBE"],
+    )

@@ -204,9 +204,15 @@ class EvmChainConfig(Section):
     # Seconds between blocks (how soon a head that stands still is stale); default: a
     # table of known chains, else measured from the heads seen.
     block_time: Duration | None = None
-    # Without a trace API, native coin sent by contracts is found by comparing
-    # balances of open orders' addresses with what was credited, this often.
+    # Without a trace API, native coin sent by contracts is found by comparing the
+    # balance of each order's address with what was credited: this long after the
+    # order is made, at its expiry and at the end of its late window (and on demand),
+    # in rounds this often.
     balance_check_interval: Duration = timedelta(minutes=1)
+    balance_check_after: Duration = timedelta(minutes=1)
+    # Which trace API the node has for coin sent by contracts: auto (asked once), or
+    # none (the balance check covers), trace_block, debug_traceBlockByNumber.
+    trace_api: Literal["auto", "none", "trace_block", "debug_traceBlockByNumber"] = "auto"
     native: NativeAssetConfig | None = None
     tokens: Annotated[dict[Symbol, TokenConfig], BeforeValidator(_tokens_unique)] = Field(
         default_factory=dict

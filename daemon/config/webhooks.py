@@ -51,6 +51,7 @@ class WebhooksConfig(BaseModel):
     max_in_flight: int = Field(default=64, ge=1, le=1000)
     max_in_flight_per_endpoint: int = Field(default=8, ge=1, le=100)
     poll_interval: Duration = timedelta(seconds=2)
+    probe_interval: Duration = timedelta(seconds=30)  # a failing endpoint's probes
 
     _secrets = field_validator("secret", "previous_secret")(_check_secret)
 
@@ -72,6 +73,13 @@ class WebhooksConfig(BaseModel):
     def _timeout(cls, value: timedelta) -> timedelta:
         if value > timedelta(seconds=60):
             raise ValueError("must be at most 60s (receivers should answer within seconds)")
+        return value
+
+    @field_validator("probe_interval")
+    @classmethod
+    def _probe_interval(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= value <= timedelta(hours=1):
+            raise ValueError("must be between 1s and 1h")
         return value
 
     @field_validator("previous_secret_until")

@@ -85,6 +85,7 @@ class Metrics:
             self.webhooks.deliveries,
             self.webhooks.duration,
             self.webhooks.latency,
+            self.webhooks.endpoints,
             info,
         ]
         ProcessCollector(registry=registry)

@@ -4,7 +4,11 @@ counter add and one or two histogram observations, on series looked up once."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 from daemon.webhooks.retry_policy import DeliveryStatus
 
@@ -30,12 +34,51 @@ LATENCY_BUCKETS = (
     24 * 3600.0,
     3 * 24 * 3600.0,
 )
+MAX_FAILING_SERIES = 100  # endpoints named in series (the longest failing first)
 OUTCOMES = (
     DeliveryStatus.DELIVERED,
     DeliveryStatus.RETRYING,
     DeliveryStatus.DEAD,
     DeliveryStatus.GONE,
 )
+
+
+class EndpointCollector:
+    """Failing webhook endpoints as the dispatcher's last claim read them from the
+    database (several instances on one database report the same: use ``max``)."""
+
+    def __init__(self) -> None:
+        self.failing: dict[str, datetime] | None = None  # None: no dispatcher running
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+        return (
+            GaugeMetricFamily(
+                "paywatch_webhook_endpoints_failing",
+                "Webhook endpoints failing now: their deliveries wait, one probe per "
+                "webhooks.probe_interval goes",
+            ),
+            GaugeMetricFamily(
+                "paywatch_webhook_endpoint_failing_since_timestamp_seconds",
+                "When each failing webhook endpoint (scheme://host:port) began failing "
+                f"(unix time; the {MAX_FAILING_SERIES} longest failing)",
+                labels=["endpoint"],
+            ),
+        )
+
+    def describe(self) -> Iterable[Metric]:
+        return list(self._families())
+
+    def collect(self) -> Iterable[Metric]:
+        failing = self.failing
+        if failing is None:
+            return []
+        count, since = self._families()
+        count.add_metric([], len(failing))
+        oldest = sorted(failing.items(), key=lambda item: (item[1], item[0]))
+        for endpoint, moment in oldest[:MAX_FAILING_SERIES]:
+            since.add_metric([endpoint], moment.timestamp())
+        return [count, since]
 
 
 class WebhookMetrics:
@@ -60,6 +103,8 @@ class WebhookMetrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
+        self.endpoints = EndpointCollector()
+        registry.register(self.endpoints)
 
     def attempted(self, outcome: DeliveryStatus, seconds: float, event_age: float | None) -> None:
         counter = self._outcomes.get(outcome)
@@ -69,3 +114,6 @@ class WebhookMetrics:
         self.duration.observe(seconds)
         if event_age is not None:
             self.latency.observe(event_age)
+
+    def endpoints_failing(self, failing: Mapping[str, datetime]) -> None:
+        self.endpoints.failing = dict(failing)

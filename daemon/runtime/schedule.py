@@ -4,8 +4,10 @@
   processing orders whose late window ended before their payment confirmed.
 - ``orders.address_gap`` (every 10 min): warn when so many unpaid addresses follow the
   last paid one that a wallet restored from the xpub would stop scanning before them.
-- ``chain.NAME.balance_check`` (per EVM chain, ``balance_check_interval``): reconcile
-  open addresses' balances with what was credited, to catch coin sent by contracts.
+- ``chain.NAME.balance_check`` (per EVM chain without a trace API, every
+  ``balance_check_interval``): reconcile the balances of the addresses due (each order's
+  ``balance_check_after`` its creation, its expiry, the end of its late window; every
+  open one in the first round) with what was credited, to catch coin sent by contracts.
 - ``tatum.reconcile`` (``tatum.reconcile_interval``): compare Tatum's subscriptions with
   the open orders; adopt, recreate or delete (subscription clean-up).
 

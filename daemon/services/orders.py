@@ -275,6 +275,11 @@ class OrderService:
         )
         return self.views.order(order, records)
 
+    def refresh(self, conn: Connection, public_id: str, now: datetime) -> dict[str, Any]:
+        """Evaluate one order again by what is recorded and the clock (any status)."""
+        order = self.changes.refresh(conn, self._load(conn, public_id, lock=True), now)
+        return self.views.order(order, load_transfers(conn, [order.seq])[order.seq])
+
     def refresh_due(self, conn: Connection, now: datetime, limit: int = 500) -> int:
         """Expire pending orders past their time, invalidate stuck ones; how many changed.
 

@@ -202,3 +202,21 @@ tatum_subscriptions = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("chain", "script"),
 )
+
+# Each webhook endpoint's health (scheme://host:port, as ``events.endpoint``): while
+# ``failing_since`` is set, its deliveries wait and one probe (a real attempt of its
+# oldest waiting delivery) goes at ``next_probe_at``; the first 2xx clears it and makes
+# its backlog due. Written in the transactions that claim and record attempts.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("endpoint", String(300), primary_key=True),
+    Column("failing_since", UtcDateTime(), nullable=True, index=True),
+    Column("next_probe_at", UtcDateTime(), nullable=True),
+    Column("failures", Integer(), nullable=False),  # failed attempts since the last 2xx
+    Column("last_failed_seq", Integer(), nullable=True),  # the event that failed last
+    Column("last_success_at", UtcDateTime(), nullable=True),
+    Column("last_failure_at", UtcDateTime(), nullable=True),
+    Column("last_status_code", Integer(), nullable=True),
+    Column("last_error", String(500), nullable=True),
+)

@@ -1,4 +1,4 @@
-"""Periodic balance check of open EVM orders: native coin that left no trace.
+"""Balance check of open EVM orders: native coin that left no trace.
 
 Why: a contract (an exchange hot wallet, a Safe, a batch payer) can send native
 coin to an order address from inside a call. That transfer has no transaction
@@ -7,14 +7,15 @@ node has one, :class:`chains.evm.source.EvmSource` reports such transfers
 itself and this job does nothing. Where it has none, this job compares what
 the chain holds with what was credited.
 
-How, per chain, every ``interval`` seconds:
+How, per chain, in a round every ``interval`` seconds:
 
 1. Take the watcher's processed height ``B`` (``chain_cursors``): every
    transaction and log up to ``B`` has been credited, so the comparison is
    made at exactly that block.
-2. For every open order of the chain (pending, processing, or expired but
-   still inside its late window), ask ``eth_getBalance`` and
-   ``eth_getTransactionCount`` at ``B``, all in batched JSON-RPC calls.
+2. For every order due (a few moments in its life, see
+   :mod:`daemon.watching.balance_schedule`; all open ones in the first round after a
+   start; one order on demand), ask ``eth_getBalance`` and
+   ``eth_getTransactionCount`` at ``B``, together in batched JSON-RPC calls.
 3. ``unexplained = balance(B) - credited``, where ``credited`` is the sum of
    the order's native transfers mined at or before ``B``, not removed, other
    than this job's own.
@@ -36,8 +37,8 @@ the result. The transfer is recorded at block ``B`` (the latest block the coins
 can have arrived in), so confirmations count from there, conservatively late.
 
 A new balance-check transfer is dated by the block where the unexplained balance
-reached its amount (binary search over ``eth_getBalance`` from the previous round's
-block, or :data:`LOOKBACK` back, to ``B``), not by when the check ran; a height
+reached its amount (binary search over ``eth_getBalance`` from the block the address
+was last checked at, or :data:`LOOKBACK` back, to ``B``), not by when the check ran; a height
 whose state the node dropped counts as "not yet", so the date is never too early.
 """
 
@@ -47,18 +48,20 @@ import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, Select, select
 
 from chains.evm.source import EvmSource
+from chains.jsonrpc import JsonRpcClient, RpcError
 from chains.watching import ChainUnavailable
 from daemon.domain.payments import Transfer, TransferKey
-from daemon.domain.states import OrderStatus
 from daemon.services.order_changes import Observation, OrderChanges
 from daemon.services.order_records import OrderRecord, TransferRecord, load_transfers
 from daemon.storage.database import Database
 from daemon.storage.tables import chain_blocks, chain_cursors, orders
+from daemon.watching.balance_schedule import BalanceSchedule, open_orders
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +90,10 @@ class _Open:
 
 
 @dataclass(frozen=True)
-class _Snapshot:
+class _Head:
     height: int | None
     block_hash: str | None
-    open: list[_Open]
+    timestamp: int | None  # of the block at ``height``, where the watcher stored it
 
 
 class BalanceCheck:
@@ -104,7 +107,8 @@ class BalanceCheck:
         *,
         native_symbol: str,
         batch: int = 500,
-        interval: float = 300.0,
+        interval: float = 60.0,
+        after_creation: float = 60.0,
         on_credit: Callable[[str, str, int], None] | None = None,
     ) -> None:
         self.chain = chain
@@ -115,40 +119,70 @@ class BalanceCheck:
         self.symbol = native_symbol
         self.batch = batch
         self.interval = interval  # seconds between scheduled rounds
+        self.schedule = BalanceSchedule(timedelta(seconds=after_creation))
         self.on_credit = on_credit  # (chain, asset, count) of first-time transfers (metrics)
-        self.last_height: int | None = None  # the block the previous round checked at
+        # The block each address was last checked at: a new balance is dated by a search
+        # from there (addresses leave at their last moment, so this holds open ones only).
+        self.checked: dict[bytes, int] = {}
 
-    def _snapshot(self, conn: Connection) -> _Snapshot:
+    def _head(self, conn: Connection) -> _Head:
         height = conn.execute(
             select(chain_cursors.c.height).where(chain_cursors.c.chain == self.chain)
         ).scalar_one_or_none()
-        block_hash = conn.execute(
-            select(chain_blocks.c.hash).where(
+        block = conn.execute(
+            select(chain_blocks.c.hash, chain_blocks.c.timestamp).where(
                 chain_blocks.c.chain == self.chain, chain_blocks.c.height == height
             )
-        ).scalar_one_or_none()
-        now = self.clock()
-        query = select(orders).where(
-            orders.c.chain == self.chain,
-            or_(
-                orders.c.status.in_([OrderStatus.PENDING.value, OrderStatus.PROCESSING.value]),
-                and_(orders.c.status == OrderStatus.EXPIRED.value, orders.c.late_until > now),
-            ),
-        )
-        found = [_Open(OrderRecord.from_row(row), row.script) for row in conn.execute(query)]
-        return _Snapshot(height, block_hash, found)
+        ).first()
+        return _Head(height, *(block or (None, None)))
+
+    def _orders(self, conn: Connection, query: Select[Any]) -> list[_Open]:
+        return [_Open(OrderRecord.from_row(row), row.script) for row in conn.execute(query)]
 
     async def run_once(self) -> CheckResult:
-        snap = await self.db.run_read(self._snapshot)
-        height = snap.height
+        """Check every open order now (the first round after a start does this)."""
+        head = await self.db.run_read(self._head)
+        query = open_orders(self.chain, self.clock())
+        found = await self.db.run_read(functools.partial(self._orders, query=query))
+        return await self._check(head, found)
+
+    async def scheduled_round(self) -> CheckResult | None:
+        """One round of the daemon's schedule: the orders with a moment due (see
+        :mod:`daemon.watching.balance_schedule`); nothing where the node's traces
+        already report coin sent by contracts."""
+        if self.source.trace_method is not None:
+            return None
+        head = await self.db.run_read(self._head)
+        if head.height is None:
+            return CheckResult()
+        timestamp = head.timestamp
+        if timestamp is None:
+            timestamp = (await self.source.headers([head.height]))[0].timestamp
+        until = min(self.clock(), datetime.fromtimestamp(timestamp, UTC))
+        query = self.schedule.due(self.chain, until)
+        found = await self.db.run_read(functools.partial(self._orders, query=query))
+        result = await self._check(head, found)
+        self.schedule.covered(until)
+        for item in found:  # its last moment: it is not checked again unless asked
+            if item.order.late_until <= until:
+                self.checked.pop(item.script, None)
+        return result
+
+    async def check_order(self, public_id: str) -> CheckResult:
+        """Check one order's address now, whatever its status (on demand)."""
+        head = await self.db.run_read(self._head)
+        query = select(orders).where(orders.c.chain == self.chain, orders.c.id == public_id)
+        found = await self.db.run_read(functools.partial(self._orders, query=query))
+        return await self._check(head, found)
+
+    async def _check(self, head: _Head, found: list[_Open]) -> CheckResult:
+        height = head.height
         result = CheckResult(height=height)
-        if height is None or not snap.open:
+        if height is None or not found:
             return result
-        for start in range(0, len(snap.open), self.batch):
-            part = snap.open[start : start + self.batch]
-            scripts = [o.script for o in part]
-            balances = await self.source.balances(scripts, height)
-            nonces = await self.source.nonces(scripts, height)
+        for start in range(0, len(found), self.batch):
+            part = found[start : start + self.batch]
+            balances, nonces = await self._ask([o.script for o in part], height)
             result.checked += len(part)
             result.swept.extend(o.order.id for o in part if nonces[o.script] > 0)
             candidates = [o for o in part if nonces[o.script] == 0]
@@ -158,14 +192,15 @@ class BalanceCheck:
                 candidates=candidates,
                 balances=balances,
                 height=height,
-                block_hash=snap.block_hash,
+                block_hash=head.block_hash,
                 dated=dated,
             )
             changed, new = await self.db.run(settle)
             result.changed.extend(changed)
             if new and self.on_credit is not None:
                 self.on_credit(self.chain, self.symbol, new)
-        self.last_height = height
+            for item in part:
+                self.checked[item.script] = height
         if result.swept:
             log.warning(
                 "%s: balance check skips %d order address(es) that have sent funds",
@@ -173,6 +208,30 @@ class BalanceCheck:
                 len(result.swept),
             )
         return result
+
+    async def _ask(
+        self, scripts: Sequence[bytes], height: int
+    ) -> tuple[dict[bytes, int], dict[bytes, int]]:
+        """Balances and nonces of ``scripts`` at ``height``, in one JSON-RPC batch."""
+        tag = hex(height)
+        calls: list[tuple[str, Sequence[object]]] = []
+        for script in scripts:
+            address = "0x" + script.hex()
+            calls += [
+                ("eth_getBalance", [address, tag]),
+                ("eth_getTransactionCount", [address, tag]),
+            ]
+
+        async def ask(client: JsonRpcClient) -> tuple[dict[bytes, int], dict[bytes, int]]:
+            answers = await client.batch(calls)  # a refusal fails over to the next endpoint
+            balances: dict[bytes, int] = {}
+            nonces: dict[bytes, int] = {}
+            for i, script in enumerate(scripts):
+                balances[script] = _quantity(answers[2 * i], "eth_getBalance")
+                nonces[script] = _quantity(answers[2 * i + 1], "eth_getTransactionCount")
+            return balances, nonces
+
+        return await self.source.pool.run(ask)
 
     def _credited(self, records: Sequence[TransferRecord], key: TransferKey, height: int) -> int:
         """Native coin credited by the watcher in blocks up to ``height``."""
@@ -223,7 +282,7 @@ class BalanceCheck:
                 return False  # no state kept there: no evidence, so not yet
             return balance - self._credited(records, key, h) >= target
 
-        start = self.last_height if self.last_height is not None else height - LOOKBACK
+        start = self.checked.get(script, height - LOOKBACK)
         low = max(0, min(start, height))
         if await reached(low):
             return low  # before the window: dated at its start, never earlier
@@ -290,9 +349,8 @@ class BalanceCheck:
             self.changes.record(conn, observations, now)
         return changed, new
 
-    async def scheduled_round(self) -> CheckResult | None:
-        """One round of the daemon's schedule: nothing where the node's traces already
-        report coin sent by contracts."""
-        if self.source.trace_method is not None:
-            return None
-        return await self.run_once()
+
+def _quantity(answer: Any, method: str) -> int:
+    if isinstance(answer, RpcError):
+        raise ChainUnavailable(f"{method}: {answer}")
+    return int(answer, 16)

@@ -82,5 +82,6 @@ def evm_source(chain: EvmChainConfig, clients: list[JsonRpcClient], name: str = 
         native_symbol=chain.native_asset.symbol,
         tokens={token.contract: symbol for symbol, token in chain.tokens.items()},
         block_time=block_time or DEFAULT_BLOCK_TIME,
+        trace_api=chain.trace_api,
     )
     return EvmSource(pool, settings, ws_url=chain.backend.ws_url, poll_interval=poll)

@@ -87,6 +87,7 @@ def build_watchers(
                 clock,
                 native_symbol=chain.native_asset.symbol,
                 interval=interval,
+                after_creation=chain.balance_check_after.total_seconds(),
                 on_credit=hooks.credited,
             )
         watchers[name] = watcher

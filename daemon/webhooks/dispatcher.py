@@ -9,6 +9,11 @@ processes. Results are written in batches (one transaction for all attempts
 that finished meanwhile). On stop it claims nothing more, lets in-flight
 attempts finish for a short grace period, gives the rest back, and returns.
 An :class:`AttemptObserver` (the daemon's metrics) hears of every finished attempt.
+
+A failed attempt (other than 410) stops this dispatcher from starting more to that
+endpoint until the result is written: what it had claimed ahead for it is given
+back in that transaction, and from then on the endpoint's health in the database
+decides (a failing endpoint gets one probe at a time; the dispatcher wakes for it).
 """
 
 from __future__ import annotations
@@ -22,13 +27,13 @@ import math
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from daemon.storage.database import Database
 from daemon.webhooks.outbox import AttemptRecord, Claimed, Outbox
-from daemon.webhooks.retry_policy import DeliveryStatus, decide, parse_retry_after
+from daemon.webhooks.retry_policy import Decision, DeliveryStatus, decide, parse_retry_after
 from daemon.webhooks.sender import Reply, Sender
 
 log = logging.getLogger("paywatch.webhooks")
@@ -42,6 +47,9 @@ class AttemptObserver(Protocol):
         """An attempt took ``seconds`` and left its delivery ``outcome`` (delivered,
         retrying, dead or gone); ``event_age``: seconds since its event was written, when
         it was delivered. Called on the event loop for every attempt: must be cheap."""
+
+    def endpoints_failing(self, failing: Mapping[str, datetime]) -> None:
+        """The endpoints failing (and since when) as the last claim found them."""
 
 
 class Dispatcher:
@@ -75,6 +83,7 @@ class Dispatcher:
         # sending never waits for a claim's round trip through the database.
         self._queued: dict[str, collections.deque[Claimed]] = {}
         self._finished: list[AttemptRecord] = []
+        self._halted: set[str] = set()  # endpoints whose attempt failed, result not written
         self._flusher: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._stopping = False
@@ -134,9 +143,13 @@ class Dispatcher:
             self._runner = None
 
     async def _sleep(self, stop: asyncio.Event) -> None:
+        timeout = self.poll_interval
+        probe = self.outbox.next_probe_at
+        if probe is not None:  # a failing endpoint's next probe comes before the poll
+            timeout = max(0.0, min(timeout, (probe - self.clock()).total_seconds() + 0.01))
         waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
         try:
-            await asyncio.wait(waiters, timeout=self.poll_interval, return_when="FIRST_COMPLETED")
+            await asyncio.wait(waiters, timeout=timeout, return_when="FIRST_COMPLETED")
         finally:
             for waiter in waiters:
                 waiter.cancel()
@@ -150,6 +163,8 @@ class Dispatcher:
         held = Counter(self._by_endpoint)
         for endpoint, waiting in self._queued.items():
             held[endpoint] += len(waiting)
+        for endpoint in self._halted:
+            held[endpoint] = max(held[endpoint], self.per_endpoint)
         # Looking past one endpoint's backlog for the others costs a walk over it:
         # at most once a second (a busy endpoint delays a new one by that much).
         moment = time.monotonic()
@@ -163,11 +178,15 @@ class Dispatcher:
         )
         for delivery in claimed:
             self._queued.setdefault(delivery.endpoint, collections.deque()).append(delivery)
+        if self.observer is not None:
+            self.observer.endpoints_failing(self.outbox.failing)
         self._start_ready()
         return len(claimed)
 
     def _start_ready(self) -> None:
         for endpoint in list(self._queued):
+            if endpoint in self._halted:
+                continue
             waiting = self._queued[endpoint]
             while (
                 waiting
@@ -215,6 +234,14 @@ class Dispatcher:
         now = self.clock()
         wait = parse_retry_after(reply.retry_after, now) if reply.status_code else None
         decision = decide(reply.status_code, delivery.attempt, now, self.rng, wait)
+        counted = True
+        if delivery.early and decision.status in (DeliveryStatus.RETRYING, DeliveryStatus.DEAD):
+            # A probe sent before the delivery's own next attempt: its failure is the
+            # endpoint's, not the delivery's (count and next time stay as they were).
+            decision = Decision(DeliveryStatus.RETRYING, delivery.scheduled_at)
+            counted = False
+        if decision.status in (DeliveryStatus.RETRYING, DeliveryStatus.DEAD):
+            self._halted.add(delivery.endpoint)
         if self.observer is not None:
             delivered = decision.status is DeliveryStatus.DELIVERED
             created = delivery.created_at
@@ -225,6 +252,8 @@ class Dispatcher:
         if decision.status is not DeliveryStatus.DELIVERED:
             when = decision.next_attempt_at
             later = f"; next attempt at {when:%Y-%m-%d %H:%M:%S}Z" if when else ""
+            if not counted:
+                later = " (a probe of the failing endpoint; not counted)"
             log.warning(
                 "webhook %s to %s, attempt %d: %s -> %s%s",
                 delivery.id,
@@ -243,6 +272,8 @@ class Dispatcher:
                 reply.error,
                 reply.excerpt,
                 decision,
+                wait,
+                counted,
             )
         )
         if self._flusher is None:
@@ -257,11 +288,22 @@ class Dispatcher:
                 if not self._idle():
                     await asyncio.sleep(2 * COALESCE_SECONDS)
                 batch, self._finished = self._finished, []
+                halted = set(self._halted)
+                give_back = [d for e in halted for d in self._queued.pop(e, ())]
+                record = functools.partial(
+                    self.outbox.record, records=batch, now=self.clock(), give_back=give_back
+                )
+                recovered: list[str] = []
                 try:
-                    await self.db.run(functools.partial(self.outbox.record, records=batch))
+                    recovered = await self.db.run(record)
                 except Exception:
                     # The leases run out and the deliveries are attempted again.
                     log.exception("recording %d webhook attempts failed", len(batch))
+                for endpoint in recovered:
+                    log.info("webhook endpoint %s answers again: its backlog is due", endpoint)
+                self._halted -= halted
+                if give_back or recovered:
+                    self._news = True  # claim what was given back, or the backlog now due
                 self._wake.set()
         finally:
             self._flusher = None

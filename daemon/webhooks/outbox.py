@@ -13,6 +13,12 @@ SQLite the write transaction does the same.
 Per-order ordering: a delivery is claimable only while no earlier event of the
 same order is still pending or retrying (dead, gone or delivered ones do not
 hold it up).
+
+Endpoint health (:mod:`daemon.webhooks.endpoint_health`): deliveries to a failing
+endpoint are not claimed on their own schedule; one probe at a time is, the
+endpoint's oldest waiting delivery, when its ``next_probe_at`` comes (even before
+the delivery's own next attempt: an *early* probe, whose failure is logged but not
+counted against the delivery, which keeps its attempt count and its next time).
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from sqlalchemy import Connection, Row, Select, bindparam, exists, insert, or_, 
 
 from daemon.storage.prepared import Prepared
 from daemon.storage.tables import events, webhook_attempts
+from daemon.webhooks.endpoint_health import Attempted
+from daemon.webhooks.endpoints import EndpointHealth
 from daemon.webhooks.retry_policy import WAITING, Decision, DeliveryStatus
 
 MAX_ERROR = 500
@@ -42,6 +50,8 @@ class Claimed:
     payload: str
     attempt: int  # this attempt's number (1 = the first)
     created_at: datetime | None = None  # when the event was written
+    scheduled_at: datetime | None = None  # its next_attempt_at when claimed
+    early: bool = False  # a probe sent before scheduled_at: a failure is not counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,36 +63,40 @@ class AttemptRecord:
     error: str | None
     excerpt: str | None
     decision: Decision
+    retry_after: timedelta | None = None  # the store's Retry-After, as a wait
+    counted: bool = True  # False: an early probe that failed (attempt count kept)
 
 
 _earlier = events.alias("earlier")
 _WAITING = [str(s) for s in WAITING]
+_CLAIM_COLUMNS = (
+    events.c.seq,
+    events.c.id,
+    events.c.target_url,
+    events.c.endpoint,
+    events.c.attempts,
+    events.c.next_attempt_at,
+    events.c.created_at,
+)
+_HELD_UP = exists().where(
+    _earlier.c.order_seq == events.c.order_seq,
+    _earlier.c.seq < events.c.seq,
+    _earlier.c.delivery_status.in_(_WAITING),
+)
+_NOW = bindparam("now", type_=events.c.next_attempt_at.type)
 
 
 def _due_query(*, skip_endpoints: bool, locking: bool) -> Select[Any]:
     """Due deliveries of one waiting status, oldest due first; built once and run with
     parameters (status, now, window, and the endpoints to skip)."""
-    held_up = exists().where(
-        _earlier.c.order_seq == events.c.order_seq,
-        _earlier.c.seq < events.c.seq,
-        _earlier.c.delivery_status.in_(_WAITING),
-    )
-    now = bindparam("now", type_=events.c.next_attempt_at.type)
+    now = _NOW
     query = (
-        select(
-            events.c.seq,
-            events.c.id,
-            events.c.target_url,
-            events.c.endpoint,
-            events.c.attempts,
-            events.c.next_attempt_at,
-            events.c.created_at,
-        )
+        select(*_CLAIM_COLUMNS)
         .where(
             events.c.delivery_status == bindparam("status"),
             events.c.next_attempt_at <= now,
             or_(events.c.lease_until.is_(None), events.c.lease_until < now),
-            ~held_up,
+            ~_HELD_UP,
         )
         .order_by(events.c.next_attempt_at)
         .limit(bindparam("window"))
@@ -101,6 +115,28 @@ _DUE = {
 }
 
 
+def _probe_query(*, locking: bool) -> Select[Any]:
+    """A failing endpoint's probe: its oldest waiting delivery that the order rule lets
+    go, due or not yet."""
+    query = (
+        select(*_CLAIM_COLUMNS)
+        .where(
+            events.c.endpoint == bindparam("endpoint"),
+            events.c.delivery_status.in_(_WAITING),
+            or_(events.c.lease_until.is_(None), events.c.lease_until < _NOW),
+            ~_HELD_UP,
+        )
+        .order_by(events.c.next_attempt_at, events.c.seq)
+        .limit(1)
+    )
+    if locking:
+        query = query.with_for_update(skip_locked=True, of=events)
+    return query
+
+
+_PROBE = {locking: _probe_query(locking=locking) for locking in (False, True)}
+
+
 # The per-attempt writes, run as one executemany each on the driver's cursor.
 INSERT_ATTEMPTS = Prepared(insert(webhook_attempts))
 RECORD_RESULTS = Prepared(
@@ -111,6 +147,7 @@ RECORD_RESULTS = Prepared(
         next_attempt_at=bindparam("b_next"),
         lease_owner=None,
         lease_until=None,
+        attempts=events.c.attempts - bindparam("b_uncount"),
         last_attempt_at=bindparam("b_at"),
         last_status_code=bindparam("b_code"),
         last_error=bindparam("b_error"),
@@ -120,9 +157,14 @@ RECORD_RESULTS = Prepared(
 
 
 class Outbox:
-    def __init__(self, owner: str, lease: timedelta) -> None:
+    def __init__(self, owner: str, lease: timedelta, health: EndpointHealth | None = None) -> None:
         self.owner = owner
         self.lease = lease
+        self.health = health or EndpointHealth()
+        # As the last claim found them: failing endpoints (since when), and the
+        # earliest probe still to come (the dispatcher wakes for it).
+        self.failing: dict[str, datetime] = {}
+        self.next_probe_at: datetime | None = None
 
     @staticmethod
     def _due(conn: Connection, now: datetime, window: int, full: list[str]) -> list[Row[Any]]:
@@ -155,6 +197,21 @@ class Outbox:
         taken: dict[str, int] = dict(in_flight)
         picked: list[Row[Any]] = []
         seen: set[int] = set()
+        failing = self.health.failing(conn)
+        self.failing = {f.endpoint: f.since for f in failing}
+        later = [f.next_probe_at for f in failing if f.next_probe_at and f.next_probe_at > now]
+        self.next_probe_at = min(later, default=None)
+        gated = set(self.failing)
+        for f in failing:
+            if len(picked) >= limit or taken.get(f.endpoint, 0) > 0:
+                continue
+            if f.next_probe_at is not None and f.next_probe_at > now:
+                continue
+            probe = self._probe(conn, f.endpoint, now)
+            if probe is not None:
+                seen.add(probe.seq)
+                taken[f.endpoint] = 1
+                picked.append(probe)
         # Rounds of small windows, each walking the (status, next_attempt_at) index in
         # order and stopping at its limit (a claim costs the same with ten or a million
         # deliveries waiting). Endpoints at their cap are left out by the query; when
@@ -163,7 +220,9 @@ class Outbox:
         # walks it, so the dispatcher asks for that only now and then (``look_past``).
         window = 2 * min(limit, per_endpoint)
         for _round in range(MAX_ROUNDS):
-            full = sorted(e for e, n in taken.items() if n >= per_endpoint)
+            if len(picked) >= limit:
+                break
+            full = sorted(gated | {e for e, n in taken.items() if n >= per_endpoint})
             rows = self._due(conn, now, window, full)
             filled = False
             for row in rows:
@@ -185,7 +244,15 @@ class Outbox:
         )
         chosen = [
             Claimed(
-                r.seq, r.id, r.target_url, r.endpoint, payloads[r.seq], r.attempts + 1, r.created_at
+                r.seq,
+                r.id,
+                r.target_url,
+                r.endpoint,
+                payloads[r.seq],
+                r.attempts + 1,
+                r.created_at,
+                r.next_attempt_at,
+                r.next_attempt_at is not None and r.next_attempt_at > now,
             )
             for r in picked
         ]
@@ -201,10 +268,28 @@ class Outbox:
             )
         return chosen
 
-    def record(self, conn: Connection, records: Sequence[AttemptRecord]) -> None:
-        """Log each attempt and move its delivery on, releasing our lease."""
+    def _probe(self, conn: Connection, endpoint: str, now: datetime) -> Row[Any] | None:
+        """The failing endpoint's probe, if it is due and no other dispatcher took it."""
+        query = _PROBE[conn.dialect.name == "postgresql"]
+        row = conn.execute(query, {"endpoint": endpoint, "now": now}).first()
+        if row is None:
+            self.health.forget_if_idle(conn, endpoint)
+            return None
+        return row if self.health.take_probe(conn, endpoint, now) else None
+
+    def record(
+        self,
+        conn: Connection,
+        records: Sequence[AttemptRecord],
+        now: datetime | None = None,
+        give_back: Iterable[Claimed] = (),
+    ) -> list[str]:
+        """Log each attempt, move its delivery on releasing our lease, and move its
+        endpoint's health on; give back ``give_back`` (claimed, never started). Returns
+        the endpoints that answered 2xx again after failing."""
+        self.release(conn, give_back)
         if not records:
-            return
+            return []
         INSERT_ATTEMPTS.execute_many(
             conn,
             [
@@ -217,7 +302,7 @@ class Outbox:
                     "latency_ms": r.latency_ms,
                     "error": r.error[:MAX_ERROR] if r.error else None,
                     "response_excerpt": r.excerpt[:MAX_EXCERPT] if r.excerpt else None,
-                    "outcome": str(r.decision.status),
+                    "outcome": str(r.decision.status) if r.counted else "probe",
                 }
                 for r in records
             ],
@@ -230,6 +315,7 @@ class Outbox:
                     "b_owner": self.owner,
                     "b_status": str(r.decision.status),
                     "b_next": r.decision.next_attempt_at,
+                    "b_uncount": 0 if r.counted else 1,
                     "b_at": r.attempted_at,
                     "b_code": r.status_code,
                     "b_error": r.error[:MAX_ERROR] if r.error else None,
@@ -240,6 +326,15 @@ class Outbox:
                 for r in records
             ],
         )
+        attempted = [
+            (
+                r.delivery.endpoint,
+                Attempted(r.delivery.seq, r.attempted_at, r.status_code, r.error, r.retry_after),
+            )
+            for r in records
+        ]
+        latest = max(r.attempted_at for r in records)
+        return self.health.record(conn, attempted, now or latest)
 
     def release(self, conn: Connection, deliveries: Iterable[Claimed]) -> None:
         """Give back leases of attempts that were stopped before they finished (at

@@ -11,6 +11,7 @@ from daemon.config.webhooks import WebhooksConfig
 from daemon.services.identifiers import new_id
 from daemon.storage.database import Database
 from daemon.webhooks.dispatcher import AttemptObserver, Dispatcher, lease_for
+from daemon.webhooks.endpoints import EndpointHealth
 from daemon.webhooks.outbox import Outbox
 from daemon.webhooks.sender import Sender
 from daemon.webhooks.signing import Signer
@@ -39,7 +40,7 @@ def build_dispatcher(
     sender = Sender(client, Signer.from_config(config), timeout=timeout)
     dispatcher = Dispatcher(
         db,
-        Outbox(new_id("dsp", 8), lease_for(config.timeout)),
+        Outbox(new_id("dsp", 8), lease_for(config.timeout), EndpointHealth(config.probe_interval)),
         sender,
         clock,
         max_in_flight=config.max_in_flight,

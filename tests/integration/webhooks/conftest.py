@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -31,6 +33,18 @@ def webhooks_yaml(url: str | None, *, allow_private: bool = True, **keys: Any) -
     return "\n".join(lines) + "\n"
 
 
+class RunningClock(ManualClock):
+    """A manual clock that also runs: real time passes on it (for the dispatcher's own
+    loop), and ``advance`` still jumps it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._started = time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.now + timedelta(seconds=time.monotonic() - self._started)
+
+
 @dataclass
 class Shop:
     """Orders and their webhooks on one database, with the clock in the test's hand."""
@@ -44,6 +58,19 @@ class Shop:
         )
         c = self.container
         return c.db.write(lambda conn: c.orders.create(conn, request, self.clock())).view
+
+    async def order_async(
+        self, order_id: str, callback_url: str | None = None, *, cancel: bool = False
+    ) -> dict[str, Any]:
+        """An order written the daemon's way (its commit wakes a listening dispatcher)."""
+        request = NewOrder(
+            order_id=order_id, chain="btc", asset="BTC", amount="0.01", callback_url=callback_url
+        )
+        c = self.container
+        view = (await c.db.run(lambda conn: c.orders.create(conn, request, self.clock()))).view
+        if cancel:
+            await c.db.run(lambda conn: c.orders.cancel(conn, view["id"], self.clock()))
+        return view
 
     def cancel(self, order: dict[str, Any]) -> None:
         c = self.container
@@ -86,8 +113,10 @@ ShopFactory = Callable[..., Shop]
 def make_shop(make_container: ContainerFactory) -> ShopFactory:
     """Shops whose default webhook URL is ``url`` (extra webhooks keys as keywords)."""
 
-    def make(url: str | None, *, allow_private: bool = True, **keys: Any) -> Shop:
-        clock = ManualClock()
+    def make(
+        url: str | None, *, allow_private: bool = True, running: bool = False, **keys: Any
+    ) -> Shop:
+        clock = RunningClock() if running else ManualClock()
         extra = webhooks_yaml(url, allow_private=allow_private, **keys)
         return Shop(make_container(clock=clock, extra=extra), clock)
 
