@@ -269,13 +269,16 @@ class Outbox:
         return chosen
 
     def _probe(self, conn: Connection, endpoint: str, now: datetime) -> Row[Any] | None:
-        """The failing endpoint's probe, if it is due and no other dispatcher took it."""
+        """The failing endpoint's probe, if it is due and no other dispatcher took it.
+        The endpoint's row is locked first, the delivery's skipping locked ones: never
+        waiting on a delivery while holding the endpoint (as recording results does)."""
+        if not self.health.take_probe(conn, endpoint, now):
+            return None
         query = _PROBE[conn.dialect.name == "postgresql"]
         row = conn.execute(query, {"endpoint": endpoint, "now": now}).first()
-        if row is None:
+        if row is None:  # in flight elsewhere, or nothing left to send
             self.health.forget_if_idle(conn, endpoint)
-            return None
-        return row if self.health.take_probe(conn, endpoint, now) else None
+        return row
 
     def record(
         self,
