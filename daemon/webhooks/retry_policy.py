@@ -17,6 +17,11 @@ attempt the delivery is dead-lettered.
   notice costs more than a few requests. Redirects are never followed.
 - ``Retry-After`` (seconds or an HTTP date) on any failed answer: the next
   attempt waits at least that long (at most 24 h).
+
+That is each delivery's own schedule. While its endpoint is failing
+(:mod:`daemon.webhooks.endpoint_health`) it is not sent on it: the endpoint gets one
+probe at a time instead, and a probe sent before the delivery's own next attempt
+does not count as one of its ten (its count and its next time stay as they were).
 """
 
 from __future__ import annotations

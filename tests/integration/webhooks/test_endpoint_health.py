@@ -199,7 +199,7 @@ def test_a_thirty_second_outage_in_real_time(make_shop: ShopFactory) -> None:
         print(f"30 s outage: backlog of 8 delivered {took:.1f} s after recovery")
         assert took <= PROBE.total_seconds() + 2  # the next probe, and the backlog at once
         down = [h.wall for h in store.hits if h.status != 200]
-        first = [w for w in down if w - down[0] < 1]  # the first round, sent at once
+        first = [w for w in down if w - down[0] < 10]  # the first round, before it failed
         probes = down[len(first) :]
         gaps = [b - a for a, b in zip(down[len(first) - 1 :], probes, strict=False)]
         print(f"30 s outage: {len(first)} at first, then probes {[round(g, 1) for g in gaps]} s")
