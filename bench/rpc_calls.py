@@ -1,0 +1,220 @@
+"""JSON-RPC calls per block that `paywatch run` asks of its node, with 10 and 1,000 open
+orders, on a node with a trace API (anvil's trace_block) and without (trace_api: none).
+
+`paywatch run` (SQLite) watches one anvil chain through a counting JSON-RPC proxy (this
+script, a thread), polling. The clock is compressed five times: 12 s blocks and a 5 s
+poll become blocks mined every 2.4 s and a 1 s poll; the balance check's rounds and its
+check after creation (1 min each) become 12 s. For each case: a fresh database, the
+daemon started, N orders made over the API (expiring in an hour), a wait until their
+checks after creation are done (the calls they cost are printed per order), then the
+calls counted over B blocks. Target: <= 4.4 calls per block in every case, the same at
+1,000 open orders as at 10 (what Bitcart's ETH daemon asks on the same setup).
+
+    python bench/rpc_calls.py [--quick] [--blocks B]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import machine_speed  # noqa: E402
+from tests.support.anvil import Anvil, anvil_node  # noqa: E402
+from tests.support.configs import anvil_chain_yaml  # noqa: E402
+from tests.support.postgres import free_port  # noqa: E402
+
+PAYWATCH = str(Path(sys.executable).parent / "paywatch")
+SCALE = 5  # real seconds per bench second
+BLOCK_SECONDS = 12 / SCALE
+CHECK_SECONDS = 60 // SCALE  # balance_check_interval and balance_check_after
+QUICK_CHECK_SECONDS = 3
+FIRST_ROUND_SECONDS = 6  # the daemon's first balance-check round (every open order)
+TARGET = 4.4
+BALANCE_METHODS = ("eth_getBalance", "eth_getTransactionCount")
+
+
+class CountingProxy:
+    """Forwards each POST to the node; counts HTTP requests and JSON-RPC calls by method."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.requests = 0
+        self.calls: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.http = httpx.Client(timeout=30.0)
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                try:
+                    parsed = json.loads(body)
+                except ValueError:
+                    parsed = None
+                items = parsed if isinstance(parsed, list) else [parsed]
+                with proxy.lock:
+                    proxy.requests += 1
+                    proxy.calls.update(str(i.get("method")) for i in items if isinstance(i, dict))
+                answer = proxy.http.post(
+                    proxy.upstream, content=body, headers={"Content-Type": "application/json"}
+                )
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def take(self) -> tuple[int, Counter[str]]:
+        """The counts since the last take, and zero them."""
+        with self.lock:
+            taken = self.requests, self.calls
+            self.requests, self.calls = 0, Counter()
+        return taken
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.http.close()
+
+
+def wait_until(ready: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if ready():
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{what} was not ready in {timeout:g} s")
+
+
+@contextmanager
+def daemon(
+    workdir: Path, anvil: Anvil, proxy: CountingProxy, trace: str, check: int
+) -> Iterator[tuple[str, str]]:
+    port = free_port()
+    chain = anvil_chain_yaml(proxy.url, start_height=anvil.height(), poll_interval="1s")
+    chain += f"    trace_api: {trace}\n"
+    chain += f"    balance_check_interval: {check}s\n"
+    chain += f"    balance_check_after: {check}s\n"
+    config = workdir / "config.yaml"
+    config.write_text(
+        f"database_url: sqlite:///{workdir / 'paywatch.db'}\n"
+        f'api: {{listen: "127.0.0.1:{port}"}}\nlog_level: warning\n'
+        f"orders: {{expires_in: 1h}}\n{chain}"
+    )
+    env = {**os.environ, "PAYWATCH_CONFIG": str(config)}
+    subprocess.run([PAYWATCH, "db", "upgrade"], env=env, check=True, capture_output=True)
+    made = subprocess.run(
+        [PAYWATCH, "apikey", "create", "--json"], env=env, check=True, capture_output=True
+    )
+    key = json.loads(made.stdout)["key"]
+    with (workdir / "daemon.log").open("ab") as log:
+        proc = subprocess.Popen([PAYWATCH, "run"], env=env, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: httpx.get(f"{base}/readyz", timeout=1).status_code == 200, "paywatch")
+        time.sleep(FIRST_ROUND_SECONDS)  # orders made after it: only their own moments count
+        yield base, key
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
+def mine_for(anvil: Anvil, blocks: int) -> None:
+    """``blocks`` blocks, one every BLOCK_SECONDS."""
+    next_at = time.monotonic()
+    for _ in range(blocks):
+        next_at += BLOCK_SECONDS
+        time.sleep(max(0.0, next_at - time.monotonic()))
+        anvil.mine()
+
+
+def run_case(anvil: Anvil, trace: str, orders: int, blocks: int, check: int) -> dict[str, Any]:
+    proxy = CountingProxy(anvil.url)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        daemon(Path(tmp), anvil, proxy, trace, check) as (base, key),
+    ):
+        auth = {"Authorization": f"Bearer {key}"}
+        with httpx.Client(base_url=base, headers=auth, timeout=30) as api:
+            for i in range(orders):
+                body = {"order_id": f"B-{i}", "chain": "eth", "asset": "ETH", "amount": "0.01"}
+                api.post("/v1/orders", json=body).raise_for_status()
+        # Every order's check after creation falls in the next two rounds.
+        mine_for(anvil, int((2 * check + 2) / BLOCK_SECONDS) + 1)
+        _, setup = proxy.take()
+        mine_for(anvil, blocks)
+        requests, calls = proxy.take()
+    proxy.close()
+    return {
+        "calls": sum(calls.values()) / blocks,
+        "requests": requests / blocks,
+        "balance": sum(calls[m] for m in BALANCE_METHODS) / blocks,
+        "per_order": sum(setup[m] for m in BALANCE_METHODS) / orders,
+        "methods": dict(calls),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="100 orders, fewer blocks")
+    parser.add_argument("--blocks", type=int, default=None)
+    args = parser.parse_args()
+    blocks = args.blocks or (4 if args.quick else 25)
+    sizes = (10, 100) if args.quick else (10, 1000)
+    check = QUICK_CHECK_SECONDS if args.quick else CHECK_SECONDS
+    print(f"blocks every {BLOCK_SECONDS:g} s, poll 1 s (12 s and 5 s compressed {SCALE}x);")
+    print(f"balance check rounds and check after creation: {check} s; {blocks} blocks")
+    rows = []
+    with anvil_node() as anvil:
+        for trace, label in (("auto", "trace API"), ("none", "no trace API")):
+            for n in sizes:
+                r = run_case(anvil, trace, n, blocks, check)
+                rows.append((label, n, r))
+                print(f"  measured: {label}, {n} orders: {r['methods']}", flush=True)
+    print()
+    print(
+        f"{'node':<14}{'open orders':>12}{'JSON-RPC calls/block':>22}{'HTTP requests/block':>21}"
+        f"{'balance calls/block':>21}{'per order created':>19}"
+    )
+    for label, n, r in rows:
+        print(
+            f"{label:<14}{n:>12}{r['calls']:>22.2f}{r['requests']:>21.2f}"
+            f"{r['balance']:>21.2f}{r['per_order']:>19.2f}"
+        )
+    print("per order created: balance calls of its check after creation; over its whole")
+    print("life at most 3 checks (after creation, expiry, late window's end) x 2 calls")
+    worst = max(r["calls"] for _, _, r in rows)
+    print(f"\nworst: {worst:.2f} JSON-RPC calls/block (target <= {TARGET})")
+    print(machine_speed.report())
+
+
+if __name__ == "__main__":
+    main()
