@@ -36,6 +36,7 @@ class EvmNode:
     sent: dict[str, SentTx] = field(default_factory=dict)
     dropped: list[SentTx] = field(default_factory=list)
     vanished: set[str] = field(default_factory=set)
+    moved: set[str] = field(default_factory=set)
 
     def setup(self) -> None:
         """Deploy TestToken and BatchPay; fund every signer with tokens and approve."""
@@ -114,6 +115,7 @@ class EvmNode:
             plan.append([tx.raw, offset])
         self.node.rpc("anvil_reorg", depth, plan)
         self.mine()
+        self.moved |= {tx.hash for tx in ours}
         self.dropped += dropped
         self.vanished |= {tx.hash for tx in dropped}
         return [tx.hash for tx in dropped]
@@ -132,6 +134,7 @@ class EvmNode:
         for tx in sorted(ours, key=lambda t: (t.sender, t.nonce)):
             self.node.rpc("eth_sendRawTransaction", tx.raw)
         self.mine()
+        self.moved |= {tx.hash for tx in ours}
         self.vanished |= {tx.hash for tx in ours}
 
     def resend_dropped(self) -> str | None:
@@ -160,6 +163,7 @@ class EvmNode:
         ]
         self.node.rpc("anvil_reorg", depth, plan)
         self.mine()
+        self.moved |= {tx.hash for tx in lost}
         dropped = [tx for tx in lost if tx.hash != tx_hash]
         self.dropped += dropped
         self.vanished |= {tx.hash for tx in dropped}

@@ -64,6 +64,9 @@ class Player:
     def vanished(self) -> set[str]:
         return set()
 
+    def moved(self) -> set[str]:
+        return set()
+
     def amount(self, asset: str) -> str:
         raise NotImplementedError
 
@@ -186,7 +189,7 @@ class Player:
         log = read_log(self.store_log, bitcoin=self.bitcoin)
         found += [
             f"seed {self.seed}: store: {p}"
-            for p in problems(log, orders=ids, vanished=self.vanished())
+            for p in problems(log, orders=ids, vanished=self.vanished(), moved=self.moved())
         ]
         for order_id, view in views.items():
             seen = [e for e in log if e.order_id == order_id]

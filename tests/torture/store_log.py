@@ -79,11 +79,17 @@ def first_arrivals(log: Iterable[Delivery]) -> list[Delivery]:
 
 
 def problems(
-    log: list[Delivery], *, orders: Collection[str], vanished: Collection[str]
+    log: list[Delivery],
+    *,
+    orders: Collection[str],
+    vanished: Collection[str],
+    moved: Collection[str] = (),
 ) -> list[str]:
     """What is wrong with the store's log of the given orders (empty: nothing).
 
-    ``vanished``: tx hashes the scenario made disappear at some point."""
+    ``vanished``: tx hashes the scenario made disappear at some point; ``moved``: tx
+    hashes whose block a reorg replaced (their confirmation may be lost and reached
+    again: a second ``order.payment_confirmed`` is then a new fact)."""
     found: list[str] = []
     mine = [d for d in log if d.order_id in orders]
     unverified = [d.webhook_id for d in mine if not d.verified]
@@ -95,7 +101,7 @@ def problems(
     for webhook_id, facts in by_id.items():
         if len(facts) > 1:
             found.append(f"webhook-id {webhook_id} carried different facts: {sorted(facts)}")
-    found += _repeated_facts(first_arrivals(mine), vanished)
+    found += _repeated_facts(first_arrivals(mine), vanished, moved)
     for delivery in first_arrivals(mine):
         reversed_ = delivery.type == EventType.PAYMENT_REVERSED
         if reversed_ and delivery.payment is not None and delivery.payment[0] not in vanished:
@@ -111,7 +117,9 @@ def problems(
     return found
 
 
-def _repeated_facts(unique: list[Delivery], vanished: Collection[str]) -> list[str]:
+def _repeated_facts(
+    unique: list[Delivery], vanished: Collection[str], moved: Collection[str]
+) -> list[str]:
     ids: dict[Fact, list[str]] = {}
     for delivery in unique:
         ids.setdefault(delivery.fact, []).append(delivery.webhook_id)
@@ -122,6 +130,9 @@ def _repeated_facts(unique: list[Delivery], vanished: Collection[str]) -> list[s
             continue
         if type_ in PAYMENT_EVENTS and payment is not None and payment[0] in vanished:
             continue  # the payment truly vanished: reversal and re-detection repeat
+        confirmed = type_ == EventType.PAYMENT_CONFIRMED
+        if confirmed and payment is not None and payment[0] in moved:
+            continue  # reorged below its depth, then confirmed again
         if type_ not in PAYMENT_EVENTS and type_ != "order.created" and order_id in touched:
             continue  # the order moved back when a payment vanished, and on again
         found.append(

@@ -64,6 +64,7 @@ class BitcoinPlayer(Player):
         self.start = node.height()
         self.payments: list[str] = []  # txids, newest last
         self.gone: set[str] = set()
+        self.reorged: set[str] = set()
         self.scripts: dict[str, str] = {}
 
     def amount(self, asset: str) -> str:
@@ -90,6 +91,27 @@ class BitcoinPlayer(Player):
 
     def vanished(self) -> set[str]:
         return self.gone
+
+    def moved(self) -> set[str]:
+        return self.reorged
+
+    def _invalidate(self, depth: int) -> None:
+        """Invalidate the last ``depth`` blocks: their transactions go back to the
+        mempool, except those that no longer fit (a spend of a coinbase that is now
+        immature): those truly vanish."""
+        for height in range(self.tip() - depth + 1, self.tip() + 1):
+            self.reorged |= set(self.node.rpc("getblock", self.node.block_hash(height), 1)["tx"])
+        self.node.invalidate(self.node.block_hash(self.tip() - depth + 1))
+        self._note_vanished()
+
+    def _note_vanished(self) -> None:
+        pool = set(self.node.mempool())
+        for txid in self.payments:
+            if (
+                txid not in pool
+                and int(self.node.rpc("gettransaction", txid)["confirmations"]) <= 0
+            ):
+                self.gone.add(txid)
 
     def probe_expiry(self) -> int:
         """Blocks mined fast run ahead of the clock (each must pass the median of the
@@ -121,15 +143,16 @@ class BitcoinPlayer(Player):
             if txid is not None:
                 self.node.redirect(txid, self.node.new_address())
                 self.gone.add(txid)
+                self._note_vanished()  # with it, any payment that spent its change
         elif step.kind == "reorg":
             depth = min(step.count, self.tip() - self.start)
             if depth > 0:
-                self.node.invalidate(self.node.block_hash(self.tip() - depth + 1))
+                self._invalidate(depth)
                 self.node.mine(depth + 1)
         elif step.kind == "shorten":
             depth = min(step.count, self.tip() - self.start)
             if depth > 1:  # back to the mempool, then one block for them all: lower
-                self.node.invalidate(self.node.block_hash(self.tip() - depth + 1))
+                self._invalidate(depth)
                 self.node.mine(1)
         else:
             raise AssertionError(f"no such Bitcoin step {step.kind}")
@@ -144,7 +167,7 @@ def test_bitcoin_torture(seed: int, tmp_path: Path) -> None:
     print(f"torture seed {seed}: PAYWATCH_TORTURE_SEED={seed} ./dev torture replays it")
     inst = Installation(tmp_path, free_port())
     with litecoind_node() as node, store_process(tmp_path, SECRET) as (url, log):
-        node.fund()
+        node.fund(200)  # a hundred mature coinbases: payments never wait for change
         inst.config.write_text(config(inst, node, url))
         daemon = Daemon(inst, seed)
         try:

@@ -88,6 +88,9 @@ class EvmPlayer(Player):
     def vanished(self) -> set[str]:
         return self.evm.vanished
 
+    def moved(self) -> set[str]:
+        return self.evm.moved
+
     def settle_blocks(self) -> int:
         finalized = any(o["confirmations_required"] == "finalized" for o in self.orders)
         return FINALIZED_LAG + 2 if finalized else CONFIRMATIONS + 1
