@@ -220,3 +220,30 @@ webhook_endpoints = Table(
     Column("last_status_code", Integer(), nullable=True),
     Column("last_error", String(500), nullable=True),
 )
+
+# Each `paywatch run` process, for `paywatch cluster status` and /readyz: its id
+# (host:pid:random), and a heartbeat every few seconds (the database's clock on
+# PostgreSQL). An instance whose heartbeat is stale is not counted as live.
+instances = Table(
+    "instances",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer(), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("heartbeat_at", UtcDateTime(), nullable=False, index=True),
+    Column("stopped_at", UtcDateTime(), nullable=True),
+)
+
+# Leases on PostgreSQL: ``chain:NAME`` (who watches the chain) and ``jobs`` (who runs
+# the cluster's periodic jobs). ``token`` grows on every new holder: a watcher's commit
+# checks its token in the same transaction, so a deposed leader can never commit.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("holder", String(200), nullable=True),
+    Column("token", BigInteger(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("acquired_at", UtcDateTime(), nullable=True),
+)
