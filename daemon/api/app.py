@@ -19,6 +19,8 @@ from daemon.api.qr import render
 from daemon.api.schemas import STATUSES, CreateOrderBody
 from daemon.api.tatum import tatum_routes
 from daemon.api.webhooks import delivery_routes
+from daemon.cluster.leases import chain_lease
+from daemon.cluster.status import cluster_view
 from daemon.runtime.container import Container
 from daemon.services import json_codec
 from daemon.services.errors import NotFound
@@ -48,6 +50,7 @@ class OrderRoutes:
         self.max_body = container.config.api.max_body_bytes
         self.targets = container.orders.targets
         self.watchers = container.watchers
+        self.cluster = container.cluster
 
     async def create_order(self, request: Request) -> Response:
         key_id = api_key_id(request)
@@ -127,9 +130,10 @@ class OrderRoutes:
 
     async def readyz(self, request: Request) -> Response:
         try:
-            ok = await self.db.run_read(lambda conn: conn.exec_driver_sql("SELECT 1").scalar() == 1)
+            cluster = await self.db.run_read(cluster_view)
+            ok = True
         except Exception:  # an unreachable database is the answer, not an error
-            ok = False
+            cluster, ok = {"instances": [], "chains": {}, "jobs": None}, False
         now = self.clock()
         chains = {name: watcher.status.report(now) for name, watcher in self.watchers.items()}
         for name, watcher in self.watchers.items():  # each endpoint as it is now
@@ -137,10 +141,33 @@ class OrderRoutes:
                 {"url": e.url, "healthy": e.healthy, "head": e.head_height, "error": e.error}
                 for e in watcher.source.health()
             ]
+            # Several instances: a chain another instance leads is followed, not late.
+            if self.cluster.enabled and not self.cluster.holds(chain_lease(name)):
+                leader = cluster["chains"].get(name)
+                chains[name] = {
+                    "in_sync": leader is not None,
+                    "followed_by": leader,
+                    "error": None if leader is not None else "no instance leads this chain",
+                }
+            else:
+                chains[name]["leader"] = self.cluster.me
         ready = ok and all(chain["in_sync"] for chain in chains.values())
         body = {
             "status": "ready" if ready else "unavailable",
+            "instance": self.cluster.me,
             "checks": {"database": ok, "chains": chains},
+            "instances": [
+                {
+                    "id": i["id"],
+                    "host": i["host"],
+                    "started_at": i["started_at"],
+                    "heartbeat_at": i["heartbeat_at"],
+                    "chains": i["chains"],
+                    "jobs": i["jobs"],
+                }
+                for i in cluster["instances"]
+                if i["live"]
+            ],
         }
         return json_response(body, 200 if ready else 503)
 

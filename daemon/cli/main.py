@@ -6,6 +6,7 @@ import click
 
 from daemon.cli.admin import apikey, config_group, db_group
 from daemon.cli.chains import chain_group
+from daemon.cli.cluster import cluster_group
 from daemon.cli.context import CliContext
 from daemon.cli.orders import address, order
 from daemon.cli.serve import demo, run
@@ -41,6 +42,7 @@ for command in (
     demo,
     chain_group,
     tatum_group,
+    cluster_group,
 ):
     cli.add_command(command)
 

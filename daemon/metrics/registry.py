@@ -17,8 +17,10 @@ from prometheus_client import (
 from prometheus_client.core import Metric
 from prometheus_client.exposition import choose_encoder
 
+from daemon.cluster.leadership import Leadership
 from daemon.config.schema import Config
 from daemon.metrics.chains import ChainCollector, TransferMetrics, configured_assets
+from daemon.metrics.cluster import LeaderCollector
 from daemon.metrics.jobs import JobCollector
 from daemon.metrics.rpc import RpcMetrics
 from daemon.metrics.stored import StoredCounts
@@ -33,6 +35,15 @@ from daemon.watching.hooks import WatchHooks
 
 class _Described(Protocol):
     def describe(self) -> Iterable[Metric]: ...
+
+
+def watched_chains(config: Config) -> list[str]:
+    """The chains a watcher may run for (a backend URL, or Tatum)."""
+    return [
+        name
+        for name, chain in config.chains.items()
+        if chain.backend.kind == "tatum" or chain.backend.url is not None or chain.backend.urls
+    ]
 
 
 def paywatch_version() -> str:
@@ -53,6 +64,7 @@ class Metrics:
         watchers: Callable[[], Mapping[str, ChainWatcher]],
         hints: Callable[[], Hints | None],
         jobs: Callable[[], Jobs | None] = lambda: None,
+        cluster: Callable[[], Leadership | None] = lambda: None,
         version: str | None = None,
     ) -> None:
         # No *_created series beside every counter and histogram: they double what is
@@ -64,11 +76,14 @@ class Metrics:
         self.transfers = TransferMetrics(registry, configured_assets(config))
         self.webhooks = WebhookMetrics(registry)
         self.stored = StoredCounts(db)
-        collectors: list[ChainCollector | StoredCounts | TatumCollector | JobCollector] = [
+        collectors: list[
+            ChainCollector | StoredCounts | TatumCollector | JobCollector | LeaderCollector
+        ] = [
             ChainCollector(watchers, clock),
             self.stored,
             TatumCollector(hints),
             JobCollector(jobs),
+            LeaderCollector(cluster, watched_chains(config)),
         ]
         for collector in collectors:
             registry.register(collector)

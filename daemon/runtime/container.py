@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from daemon.cluster.instances import new_instance_id
+from daemon.cluster.leadership import Leadership
 from daemon.config.loading import ConfigError
 from daemon.config.schema import BitcoinChainConfig, ChainConfig, Config
 from daemon.config.tatum import TatumConfig
@@ -50,6 +52,7 @@ class Container:
     _watchers: dict[str, ChainWatcher] | None = field(default=None, repr=False)
     _hints: Hints | None = field(default=None, repr=False)
     _metrics: Metrics | None = field(default=None, repr=False)
+    _cluster: Leadership | None = field(default=None, repr=False)
     jobs: Jobs | None = field(default=None, repr=False)  # set by serve() when it schedules
 
     @property
@@ -62,6 +65,14 @@ class Container:
                 self.config, self.db, self.orders.changes, self.clock, hooks
             )
         return self._watchers
+
+    @property
+    def cluster(self) -> Leadership:
+        """This process among the instances on the database: its id, the leases it holds
+        (every one at once on SQLite), and the fences its watchers commit under."""
+        if self._cluster is None:
+            self._cluster = Leadership(self.db, new_instance_id(), list(self.watchers))
+        return self._cluster
 
     @property
     def tatum_hints(self) -> Hints | None:
@@ -87,6 +98,7 @@ class Container:
                 watchers=lambda: self.watchers,
                 hints=lambda: self.tatum_hints,
                 jobs=lambda: self.jobs,
+                cluster=lambda: self.cluster,
             )
         return self._metrics
 

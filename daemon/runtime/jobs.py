@@ -4,7 +4,9 @@ Each job runs at most once at a time (a slow round is never stacked on itself), 
 rounds collapse into one, and a job that fails is logged and counted and simply runs
 again at its next time: one failing job never stops another. At shutdown no new round
 starts, and rounds already running are given a grace period to finish their
-transaction before they are cancelled.
+transaction before they are cancelled. A job given ``when`` runs a round only while
+``when()`` is true (the cluster's jobs lease, a chain's lease); the rounds it sits out
+are not counted.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class Jobs:
     _pending: list[tuple[str, float, float, Callable[[], Awaitable[object]]]] = field(
         default_factory=list
     )
+    _when: dict[str, Callable[[], bool]] = field(default_factory=dict)
     _running: set[asyncio.Task[None]] = field(default_factory=set)
     _closing: bool = False
 
@@ -51,11 +54,15 @@ class Jobs:
         job: Callable[[], Awaitable[object]],
         *,
         first_after: float = 0.0,
+        when: Callable[[], bool] | None = None,
     ) -> None:
-        """Run ``job`` every ``seconds``, the first time ``first_after`` seconds from start."""
+        """Run ``job`` every ``seconds``, the first time ``first_after`` seconds from start
+        (each round only while ``when()`` is true, when given)."""
         if name in self.stats:
             raise ValueError(f"a job named {name} is already scheduled")
         self.stats[name] = JobStats()
+        if when is not None:
+            self._when[name] = when
         self._pending.append((name, seconds, first_after, job))
         if self._scheduler is not None:
             self._add(self._scheduler, name, seconds, first_after, job)
@@ -77,6 +84,9 @@ class Jobs:
     ) -> None:
         async def round_() -> None:
             if self._closing:
+                return
+            when = self._when.get(name)
+            if when is not None and not when():
                 return
             task = asyncio.current_task()
             assert task is not None

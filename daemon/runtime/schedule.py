@@ -13,6 +13,11 @@
 
 Confirmations are not a timed job: each watcher counts them on every new block (pushed
 over WebSocket/ZMQ, polled as a fallback), in the same transaction as the block.
+
+With several instances on one PostgreSQL each job runs once across the cluster: the
+order and Tatum jobs on the holder of the ``jobs`` lease, a chain's balance check on
+the chain's leader (its settling fenced by the chain's lease, like the watcher's
+commits). On SQLite the one instance holds every lease.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import functools
 import logging
 
+from daemon.cluster.leases import JOBS, chain_lease
 from daemon.runtime.container import Container
 from daemon.runtime.jobs import Jobs
 from daemon.services.address_allocation import address_gap
@@ -51,21 +57,33 @@ async def warn_about_gaps(container: Container) -> None:
 def schedule_jobs(
     container: Container, jobs: Jobs, keeper: SubscriptionKeeper | None = None
 ) -> Jobs:
+    leads = container.cluster.holds
+    cluster_job = functools.partial(leads, JOBS)
     refresh = functools.partial(refresh_orders, container)
-    jobs.every("orders.refresh", REFRESH_SECONDS, refresh)
+    jobs.every("orders.refresh", REFRESH_SECONDS, refresh, when=cluster_job)
     jobs.every(
-        "orders.address_gap", GAP_CHECK_SECONDS, functools.partial(warn_about_gaps, container)
+        "orders.address_gap",
+        GAP_CHECK_SECONDS,
+        functools.partial(warn_about_gaps, container),
+        when=cluster_job,
     )
     for name, watcher in container.watchers.items():
         check = watcher.balance_check
         if check is not None:  # first after the watcher's first catch-up has had a moment
             job = check.scheduled_round
-            jobs.every(f"chain.{name}.balance_check", check.interval, job, first_after=5)
+            jobs.every(
+                f"chain.{name}.balance_check",
+                check.interval,
+                job,
+                first_after=5,
+                when=functools.partial(leads, chain_lease(name)),
+            )
     if keeper is not None:
         jobs.every(
             "tatum.reconcile",
             keeper.reconcile_interval,
             keeper.request_reconcile,
             first_after=keeper.reconcile_interval,  # the keeper reconciles once at start itself
+            when=cluster_job,
         )
     return jobs

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 import uvicorn
 
 from daemon.api.app import create_app
+from daemon.cluster.sqlite_lock import single_instance
 from daemon.config.schema import split_listen
 from daemon.metrics.exporter import start_metrics
 from daemon.runtime.container import Container
@@ -47,7 +48,26 @@ async def serve(
     install_signal_handlers: bool = True,
     shutdown: asyncio.Event | None = None,
 ) -> None:
-    """Serve until SIGTERM/SIGINT, or until ``shutdown`` is set."""
+    """Serve until SIGTERM/SIGINT, or until ``shutdown`` is set. On SQLite a second
+    daemon on the same file refuses to start (:class:`AlreadyRunning`)."""
+    with single_instance(container.db.url):
+        await _serve(
+            container,
+            migrate=migrate,
+            on_ready=on_ready,
+            install_signal_handlers=install_signal_handlers,
+            shutdown=shutdown,
+        )
+
+
+async def _serve(
+    container: Container,
+    *,
+    migrate: bool,
+    on_ready: Callable[[str, int], Awaitable[None] | None] | None,
+    install_signal_handlers: bool,
+    shutdown: asyncio.Event | None,
+) -> None:
     if migrate:
         await asyncio.to_thread(upgrade, container.db.engine)
     # Build the derivation tables now, not on the first order (~0.4 s once).
@@ -106,6 +126,7 @@ async def serve(
         stop.set()  # watchers commit their block and stop; deliveries finish or release
         await scheduled.shutdown(grace=API_GRACE)  # no new job round; running ones finish
         await _finish([serving, *jobs], deadline=began + STOP_GRACE)
+        await container.cluster.close()  # the leases go at once: others take over now
         log.info("paywatch stopped in %.1fs", time.monotonic() - began)
 
 
@@ -118,9 +139,11 @@ def _start_work(container: Container, stop: asyncio.Event) -> tuple[list[asyncio
     webhooks = start_webhooks(config.webhooks, container.db, container.clock, stop, heard)
     tasks += [webhooks] if webhooks is not None else []
     tasks += start_metrics(metrics, config.metrics, stop)
-    tasks += start_watchers(container.watchers, stop)
+    cluster = container.cluster
+    tasks.append(asyncio.create_task(cluster.run(stop), name="cluster"))
+    tasks += start_watchers(container.watchers, stop, cluster)
     tatum_tasks, keeper = start_tatum(
-        container.config, container.db, container.clock, container.tatum_hints, stop
+        container.config, container.db, container.clock, container.tatum_hints, stop, cluster
     )
     tasks += tatum_tasks
     scheduled = container.jobs = schedule_jobs(container, Jobs(), keeper)

@@ -15,6 +15,8 @@ from chains.evm.addresses import parse_address
 from chains.evm.source import EvmSource
 from chains.tatum.api import TatumApi
 from chains.tatum.networks import TatumNetwork
+from daemon.cluster.leadership import Leadership, Term
+from daemon.cluster.leases import JOBS
 from daemon.config.schema import BitcoinChainConfig, Config
 from daemon.storage.database import Database
 from daemon.tatum.hints import HintChain, Hints
@@ -75,9 +77,12 @@ def start_tatum(
     clock: Callable[[], datetime],
     hints: Hints | None,
     stop: asyncio.Event,
+    leadership: Leadership | None = None,
 ) -> tuple[list[asyncio.Task[None]], SubscriptionKeeper | None]:
     """The hint checker and the subscription keeper, when Tatum notifications are on
-    (the keeper too, for the daemon to schedule its reconciling)."""
+    (the keeper too, for the daemon to schedule its reconciling). With ``leadership``
+    the keeper runs only on the holder of the cluster's ``jobs`` lease (two keepers
+    would delete each other's subscriptions); every instance checks notifications."""
     tatum = config.tatum
     networks = tatum_networks(config)
     for name, chain in config.chains.items():
@@ -99,10 +104,17 @@ def start_tatum(
         hmac_secret=secret,
     )
 
+    async def lead(term: Term, ended: asyncio.Event) -> None:
+        await keeper.request_reconcile()  # another instance may have kept them meanwhile
+        await keeper.run(ended)
+
     async def keep() -> None:
         db.add_commit_listener(keeper.wake)
         try:
-            await keeper.run(stop)
+            if leadership is None:
+                await keeper.run(stop)
+            else:
+                await leadership.while_leading(JOBS, stop, lead)
         finally:
             db.remove_commit_listener(keeper.wake)
             await keeper.api.aclose()

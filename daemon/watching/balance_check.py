@@ -56,6 +56,7 @@ from sqlalchemy import Connection, Select, select
 from chains.evm.source import EvmSource
 from chains.jsonrpc import JsonRpcClient, RpcError
 from chains.watching import ChainUnavailable
+from daemon.cluster.fence import NO_FENCE, Fence
 from daemon.domain.payments import Transfer, TransferKey
 from daemon.services.order_changes import Observation, OrderChanges
 from daemon.services.order_records import OrderRecord, TransferRecord, load_transfers
@@ -124,6 +125,10 @@ class BalanceCheck:
         # The block each address was last checked at: a new balance is dated by a search
         # from there (addresses leave at their last moment, so this holds open ones only).
         self.checked: dict[bytes, int] = {}
+        # The chain's lease (daemon.cluster.fence): scheduled rounds settle under it, so
+        # they run on the chain's leader only; a check asked for (API, CLI) takes the
+        # writer lock alone, as a rescan does.
+        self.fence: Fence = NO_FENCE
 
     def _head(self, conn: Connection) -> _Head:
         height = conn.execute(
@@ -161,7 +166,7 @@ class BalanceCheck:
         until = min(self.clock(), datetime.fromtimestamp(timestamp, UTC))
         query = self.schedule.due(self.chain, until)
         found = await self.db.run_read(functools.partial(self._orders, query=query))
-        result = await self._check(head, found)
+        result = await self._check(head, found, fenced=True)
         self.schedule.covered(until)
         for item in found:  # its last moment: it is not checked again unless asked
             if item.order.late_until <= until:
@@ -175,7 +180,7 @@ class BalanceCheck:
         found = await self.db.run_read(functools.partial(self._orders, query=query))
         return await self._check(head, found)
 
-    async def _check(self, head: _Head, found: list[_Open]) -> CheckResult:
+    async def _check(self, head: _Head, found: list[_Open], *, fenced: bool = False) -> CheckResult:
         height = head.height
         result = CheckResult(height=height)
         if height is None or not found:
@@ -194,6 +199,7 @@ class BalanceCheck:
                 height=height,
                 block_hash=head.block_hash,
                 dated=dated,
+                fence=self.fence if fenced else NO_FENCE,
             )
             changed, new = await self.db.run(settle)
             result.changed.extend(changed)
@@ -303,11 +309,13 @@ class BalanceCheck:
         height: int,
         block_hash: str | None,
         dated: dict[bytes, datetime] | None = None,
+        fence: Fence = NO_FENCE,
     ) -> tuple[list[str], int]:
         """The orders changed, and how many balance-check transfers are new."""
         # Before reading what was credited: a watcher committing a transfer meanwhile
         # would otherwise be counted again here.
         self.changes.lock_chain(conn, self.chain)
+        fence.check(conn)
         now = self.clock()
         records = load_transfers(conn, [o.order.seq for o in candidates])
         observations: list[Observation] = []

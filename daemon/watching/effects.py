@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection
 
 from chains.watching import BlockHeader, MempoolView, Payment, ScannedBlock
+from daemon.cluster.fence import NO_FENCE, Fence
 from daemon.domain.payments import Transfer, TransferKey, seen_again
 from daemon.services.order_changes import Observation, OrderChanges
 from daemon.watching import ledger
@@ -44,6 +45,14 @@ class Effects:
         # reports them once the unit has committed.
         self.count_new = False
         self.new_by_asset: Counter[str] = Counter()
+        # The chain's lease, checked in each of the watcher's units of work right after
+        # the writer lock: a deposed leader's commit is refused (daemon.cluster.fence).
+        # A rescan (the CLI, not a leader) is not fenced: the lock is enough for it.
+        self.fence: Fence = NO_FENCE
+
+    def _lock(self, conn: Connection) -> None:
+        self.changes.lock_chain(conn, self.chain)  # what is read next stays as read
+        self.fence.check(conn)
 
     def _note_new(self, conn: Connection, observations: Sequence[Observation]) -> None:
         self.new_by_asset = Counter()  # a unit of work that runs again counts afresh
@@ -108,7 +117,7 @@ class Effects:
         # Depth is counted to the node's tip (its blocks are about to be processed in
         # this round), so a catch-up does not revisit every transfer once per batch.
         reference = max(batch.cursor.height, batch.tip_height or 0)
-        self.changes.lock_chain(conn, self.chain)  # what is read below stays as read
+        self._lock(conn)
         observations = self.block_observations(batch.blocks, reference, now)
         self._note_new(conn, observations)
         seen = {obs.transfer.key for obs in observations}
@@ -154,7 +163,7 @@ class Effects:
 
     def apply_mempool(self, conn: Connection, view: MempoolView, now: datetime) -> int:
         """New unconfirmed payments, and unconfirmed ones that left the mempool."""
-        self.changes.lock_chain(conn, self.chain)
+        self._lock(conn)
         mined = ledger.known_in_blocks(conn, self.chain, (p.tx_hash for p in view.payments))
         observations = [
             self.observe(p, Transfer(TransferKey(p.tx_hash, p.index), p.amount, now), None)
@@ -182,7 +191,7 @@ class Effects:
         """Count confirmations (and the finalized tag) up to the processed ``height``,
         for transfers mined at ``since`` or later (all, when None); ``recount``: also
         those already deep enough (after a reorg the chain may be shorter)."""
-        self.changes.lock_chain(conn, self.chain)
+        self._lock(conn)
         observations = []
         for known in ledger.maturing_transfers(conn, self.chain, since, recount=recount):
             mined_at = known.record.block_height

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from chains.watching import BlockHeader, ChainSource, ChainUnavailable, ScannedBlock
+from daemon.cluster.fence import Fence
 from daemon.services.order_changes import OrderChanges
 from daemon.storage.database import Database
 from daemon.watching import ledger
@@ -96,6 +97,16 @@ class ChainWatcher:
         self.balance_check: BalanceCheck | None = None
         self._recount = False  # after a reorg, depths are counted again, even deep ones
         self._nudged = asyncio.Event()
+
+    def lead(self, fence: Fence) -> None:
+        """Commit under ``fence`` from now on (the chain's lease as this instance holds
+        it; see daemon.cluster). A new term counts every depth again: another instance
+        may have led the chain meanwhile."""
+        self.effects.fence = fence
+        if self.balance_check is not None:
+            self.balance_check.fence = fence
+        self._full_mature_at = -math.inf
+        self._recount = True
 
     def nudge(self) -> None:
         """Look at the chain now, not at the next poll (a verified Tatum notification).

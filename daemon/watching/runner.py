@@ -3,6 +3,10 @@
 A watcher that crashes (anything but a node outage, which it handles itself) is
 restarted with backoff and reported; it never takes another watcher or the API
 down. Its cursor is in the database, so a restart resumes where it committed.
+
+With a :class:`~daemon.cluster.leadership.Leadership` a watcher runs only while this
+instance holds its chain's lease, each of its commits fenced by that lease; a watcher
+deposed (its commit refused) is not a crash: it stops and waits to lead again.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
+from daemon.cluster.fence import NOT_LEADING, Deposed
+from daemon.cluster.leadership import Leadership, Term
+from daemon.cluster.leases import chain_lease
 from daemon.watching.engine import ChainWatcher
 
 log = logging.getLogger(__name__)
@@ -30,6 +37,8 @@ async def supervise(
     while not stop.is_set():
         try:
             await job(stop)
+        except Deposed:
+            raise  # not a crash: the caller goes back to following
         except Exception as exc:
             if on_crash is not None:
                 on_crash(exc)
@@ -41,23 +50,43 @@ async def supervise(
             delay = 1.0
 
 
-async def watch(watcher: ChainWatcher, stop: asyncio.Event) -> None:
+async def watch(
+    watcher: ChainWatcher, stop: asyncio.Event, leadership: Leadership | None = None
+) -> None:
     def crashed(exc: Exception) -> None:
         watcher.status.failed(f"watcher crashed: {exc!r}", watcher.clock())
         watcher.status.restarts += 1
 
+    name = f"chain {watcher.chain}: watcher"
+
+    async def lead(term: Term, ended: asyncio.Event) -> None:
+        watcher.lead(term.fence)
+        try:
+            await supervise(name, watcher.run, ended, crashed)
+        finally:
+            watcher.lead(NOT_LEADING)
+
     try:
-        await supervise(f"chain {watcher.chain}: watcher", watcher.run, stop, crashed)
+        if leadership is None or not leadership.enabled:
+            await supervise(name, watcher.run, stop, crashed)
+        else:
+            await leadership.while_leading(chain_lease(watcher.chain), stop, lead)
     finally:
         with contextlib.suppress(Exception):
             await watcher.source.aclose()
 
 
 def start_watchers(
-    watchers: Mapping[str, ChainWatcher], stop: asyncio.Event
+    watchers: Mapping[str, ChainWatcher],
+    stop: asyncio.Event,
+    leadership: Leadership | None = None,
 ) -> list[asyncio.Task[None]]:
     tasks = []
     for name, watcher in watchers.items():
-        log.info("chain %s: watching", name)
-        tasks.append(asyncio.create_task(watch(watcher, stop), name=f"watch-{name}"))
+        if leadership is not None and leadership.enabled:
+            log.info("chain %s: watched by whichever instance holds its lease", name)
+        else:
+            log.info("chain %s: watching", name)
+        task = watch(watcher, stop, leadership)
+        tasks.append(asyncio.create_task(task, name=f"watch-{name}"))
     return tasks

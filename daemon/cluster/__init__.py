@@ -1,0 +1,1 @@
+"""Several `paywatch run` processes on one PostgreSQL: instances, leases, fencing."""
