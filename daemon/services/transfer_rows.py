@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from daemon.cluster.notify import announce_events
 from daemon.domain.evaluation import Outcome
 from daemon.domain.payments import Transfer
 from daemon.domain.states import OrderStatus
@@ -37,7 +38,24 @@ LOOKUP_CHUNK = 500
 
 INSERT_TRANSFER = Prepared(insert(transfers))
 UPDATE_TRANSFER = Prepared(update(transfers).where(transfers.c.seq == bindparam("target_seq")))
-INSERT_EVENT = Prepared(insert(events))
+
+
+class _EventInsert(Prepared):
+    """Every event is inserted through this statement: the transaction that inserts
+    any also wakes every instance's webhook dispatcher at its commit (PostgreSQL
+    NOTIFY, once per transaction; see daemon/cluster/notify.py)."""
+
+    def execute(self, conn: Connection, params: Mapping[str, Any]) -> None:
+        super().execute(conn, params)
+        announce_events(conn)
+
+    def execute_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        super().execute_many(conn, rows)
+        if rows:
+            announce_events(conn)
+
+
+INSERT_EVENT = _EventInsert(insert(events))
 
 
 class StaleOrder(RuntimeError):

@@ -5,6 +5,8 @@ reading it. A signed notification credits nothing by itself: the order it names 
 by address, the transaction is looked up through the chain's own source (Tatum's gateway),
 and only a transaction the node has wakes that chain's watcher, which then finds and
 credits the payment the way it finds every payment: from the block (or the mempool).
+On PostgreSQL the wake-up also goes to every instance (``paywatch_nudge``, see
+:mod:`daemon.cluster.notify`): the watcher that runs may be another instance's.
 A repeat is answered without any work while it is remembered, and is harmless after.
 """
 
@@ -27,6 +29,7 @@ from chains.tatum.notification import (
     verify,
 )
 from chains.watching import ChainUnavailable, TxLocation
+from daemon.cluster.notify import announce_nudge
 from daemon.services.errors import ServiceError, Unauthorized
 from daemon.storage.database import Database
 from daemon.storage.tables import orders
@@ -169,9 +172,25 @@ class Hints:
         self._count("on_chain")
         if where.confirmed:
             chain.nudge()
+            await announce_nudge(self.db, hint.chain)
         elif chain.remember_unconfirmed is not None:
             chain.remember_unconfirmed(note.tx_id)
             chain.nudge()
+            await announce_nudge(self.db, hint.chain, note.tx_id)
+
+    def heard(self, chain: str, tx_id: str | None) -> bool:
+        """Another instance (or this one) verified a notification for ``chain``: look
+        at it now, and fetch ``tx_id`` from the mempool if the chain fetches only what
+        it is told. The local watcher was nudged directly already; this reaches the one
+        that runs, wherever it runs (a watcher that is not running ignores a nudge).
+        False when ``chain`` is not one of the desk's."""
+        found = self.chains.get(chain)
+        if found is None:
+            return False
+        if tx_id is not None and found.remember_unconfirmed is not None:
+            found.remember_unconfirmed(tx_id)
+        found.nudge()
+        return True
 
     def _requeue(self, hint: _Hint) -> None:
         with contextlib.suppress(asyncio.QueueFull):

@@ -3,11 +3,13 @@
 At most ``max_in_flight`` attempts run at once, and at most
 ``max_in_flight_per_endpoint`` to one scheme://host:port, so a slow or dead
 store holds only its own slots while every other endpoint is served. It wakes
-when the daemon commits a write (new events) or an attempt finishes, and polls
-every ``poll_interval`` for retries that came due and events written by other
-processes. Results are written in batches (one transaction for all attempts
-that finished meanwhile). On stop it claims nothing more, lets in-flight
-attempts finish for a short grace period, gives the rest back, and returns.
+when the daemon commits a write (new events) or an attempt finishes, on PostgreSQL
+when any process commits events (``paywatch_events``, daemon/cluster/notify.py),
+and polls every ``poll_interval`` for retries that came due and for events whose
+wake-up was missed (written while it was not listening). Results are written in
+batches (one transaction for all attempts that finished meanwhile). On stop it
+claims nothing more, lets in-flight attempts finish for a short grace period,
+gives the rest back, and returns.
 An :class:`AttemptObserver` (the daemon's metrics) hears of every finished attempt.
 
 A failed attempt (other than 410) stops this dispatcher from starting more to that

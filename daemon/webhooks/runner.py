@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from daemon.cluster.notify import Listener
 from daemon.config.webhooks import WebhooksConfig
 from daemon.services.identifiers import new_id
 from daemon.storage.database import Database
@@ -57,10 +58,14 @@ async def deliver_webhooks(
     clock: Callable[[], datetime],
     stop: asyncio.Event,
     observer: AttemptObserver | None = None,
+    listener: Listener | None = None,
 ) -> None:
-    """Run the dispatcher until ``stop`` is set (waking it whenever the daemon commits)."""
+    """Run the dispatcher until ``stop`` is set (waking it whenever the daemon commits,
+    and, through ``listener``, whenever any instance commits events)."""
     dispatcher, close = build_dispatcher(config, db, clock, observer=observer)
     db.add_commit_listener(dispatcher.wake)
+    if listener is not None:
+        listener.add_event_listener(dispatcher.wake)
     log.info(
         "webhook delivery on: default target %s, %d at once (%d per endpoint)",
         config.url or "(none; orders' callback_url only)",
@@ -71,6 +76,8 @@ async def deliver_webhooks(
         await dispatcher.run(stop)
     finally:
         db.remove_commit_listener(dispatcher.wake)
+        if listener is not None:
+            listener.remove_event_listener(dispatcher.wake)
         await close()
 
 
@@ -80,9 +87,10 @@ def start_webhooks(
     clock: Callable[[], datetime],
     stop: asyncio.Event,
     observer: AttemptObserver | None = None,
+    listener: Listener | None = None,
 ) -> asyncio.Task[None] | None:
     if config.secret is None:
         log.info("webhook delivery is off: webhooks.secret is not set (events wait in the outbox)")
         return None
-    delivering = deliver_webhooks(config, db, clock, stop, observer)
+    delivering = deliver_webhooks(config, db, clock, stop, observer, listener)
     return asyncio.create_task(delivering, name="webhooks")
