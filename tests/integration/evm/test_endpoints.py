@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from tests.integration.evm.conftest import SourceFactory, hex_of, new_address
 from tests.support.anvil import Anvil, anvil_node
@@ -72,8 +73,14 @@ def test_a_stale_endpoint_is_reported_and_avoided(
         anvil.mine(3)
         tx = anvil.send(hex_of(order), ETHER)
         anvil.mine(3)
-        loop.run_until_complete(source.tip())
+        # The preferred endpoint's head is used as soon as it answers; the other's
+        # answer may still be on its way, so the lag shows within a round or two. The
+        # watcher's rounds are a poll interval apart: here, a few tenths of a second.
+        deadline = time.monotonic() + 10
         tip = loop.run_until_complete(source.tip())
+        while tip.height != anvil.height() and time.monotonic() < deadline:
+            time.sleep(0.2)
+            tip = loop.run_until_complete(source.tip())
         assert tip.height == anvil.height()
         health = source.health()
         assert [h.healthy for h in health] == [False, True]
