@@ -107,6 +107,19 @@ def test_a_paused_leader_is_replaced_and_commits_nothing_when_it_wakes(
             made = client_a.post(
                 "/v1/orders", json={"order_id": "A", "chain": "eth", "asset": "ETH", "amount": "1"}
             ).json()
+
+            # B follows: /readyz names the leader and both instances, and is ready.
+            def followed() -> bool:
+                ready = httpx.get(f"{b.base_url}/readyz", timeout=5)
+                body = ready.json()
+                eth = body["checks"]["chains"]["eth"]
+                return (
+                    ready.status_code == 200
+                    and f":{pid_a}:" in (eth.get("followed_by") or "")
+                    and len(body["instances"]) == 2
+                )
+
+            _until(followed, 20)
             os.kill(pid_a, signal.SIGSTOP)
             try:
                 took = _until(lambda: _leads(b, proc_b.pid), 20)
