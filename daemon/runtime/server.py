@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 import uvicorn
 
 from daemon.api.app import create_app
+from daemon.cluster.notify import build_listener
 from daemon.cluster.sqlite_lock import single_instance
 from daemon.config.schema import split_listen
 from daemon.metrics.exporter import start_metrics
@@ -136,7 +137,11 @@ def _start_work(container: Container, stop: asyncio.Event) -> tuple[list[asyncio
     metrics = container.metrics
     heard = metrics.webhooks if metrics is not None else None
     config = container.config
-    webhooks = start_webhooks(config.webhooks, container.db, container.clock, stop, heard)
+    # PostgreSQL: wake-ups from the other instances (new events, Tatum nudges).
+    listener = build_listener(container.db, container.watchers, container.tatum_hints)
+    tasks += listener.start(stop) if listener is not None else []
+    db, clock = container.db, container.clock
+    webhooks = start_webhooks(config.webhooks, db, clock, stop, heard, listener)
     tasks += [webhooks] if webhooks is not None else []
     tasks += start_metrics(metrics, config.metrics, stop)
     cluster = container.cluster
