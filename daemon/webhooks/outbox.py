@@ -10,9 +10,7 @@ with the same webhook-id. On PostgreSQL the claim locks its rows with
 ``FOR UPDATE SKIP LOCKED``, so several instances never claim the same row; on
 SQLite the write transaction does the same.
 
-Per-order ordering: a delivery is claimable only while no earlier event of the
-same order is still pending or retrying (dead, gone or delivered ones do not
-hold it up).
+Per-order ordering and the queries: :mod:`daemon.webhooks.outbox_queries`.
 
 Endpoint health (:mod:`daemon.webhooks.endpoint_health`): deliveries to a failing
 endpoint are not claimed on their own schedule; one probe at a time is, the
@@ -28,13 +26,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, bindparam, exists, insert, or_, select, update
+from sqlalchemy import Connection, Row, insert, select, update
 
-from daemon.storage.prepared import Prepared
 from daemon.storage.tables import events, webhook_attempts
 from daemon.webhooks.endpoint_health import Attempted
 from daemon.webhooks.endpoints import EndpointHealth
-from daemon.webhooks.retry_policy import WAITING, Decision, DeliveryStatus
+from daemon.webhooks.outbox_queries import (
+    DUE,
+    INSERT_ATTEMPTS,
+    PROBE,
+    RECORD_RESULTS,
+    WAITING_NAMES,
+)
+from daemon.webhooks.retry_policy import Decision, DeliveryStatus
 
 MAX_ERROR = 500
 MAX_ROUNDS = 8
@@ -67,95 +71,6 @@ class AttemptRecord:
     counted: bool = True  # False: an early probe that failed (attempt count kept)
 
 
-_earlier = events.alias("earlier")
-_WAITING = [str(s) for s in WAITING]
-_CLAIM_COLUMNS = (
-    events.c.seq,
-    events.c.id,
-    events.c.target_url,
-    events.c.endpoint,
-    events.c.attempts,
-    events.c.next_attempt_at,
-    events.c.created_at,
-)
-_HELD_UP = exists().where(
-    _earlier.c.order_seq == events.c.order_seq,
-    _earlier.c.seq < events.c.seq,
-    _earlier.c.delivery_status.in_(_WAITING),
-)
-_NOW = bindparam("now", type_=events.c.next_attempt_at.type)
-
-
-def _due_query(*, skip_endpoints: bool, locking: bool) -> Select[Any]:
-    """Due deliveries of one waiting status, oldest due first; built once and run with
-    parameters (status, now, window, and the endpoints to skip)."""
-    now = _NOW
-    query = (
-        select(*_CLAIM_COLUMNS)
-        .where(
-            events.c.delivery_status == bindparam("status"),
-            events.c.next_attempt_at <= now,
-            or_(events.c.lease_until.is_(None), events.c.lease_until < now),
-            ~_HELD_UP,
-        )
-        .order_by(events.c.next_attempt_at)
-        .limit(bindparam("window"))
-    )
-    if skip_endpoints:
-        query = query.where(events.c.endpoint.not_in(bindparam("full", expanding=True)))
-    if locking:
-        query = query.with_for_update(skip_locked=True, of=events)
-    return query
-
-
-_DUE = {
-    (skip, locking): _due_query(skip_endpoints=skip, locking=locking)
-    for skip in (False, True)
-    for locking in (False, True)
-}
-
-
-def _probe_query(*, locking: bool) -> Select[Any]:
-    """A failing endpoint's probe: its oldest waiting delivery that the order rule lets
-    go, due or not yet."""
-    query = (
-        select(*_CLAIM_COLUMNS)
-        .where(
-            events.c.endpoint == bindparam("endpoint"),
-            events.c.delivery_status.in_(_WAITING),
-            or_(events.c.lease_until.is_(None), events.c.lease_until < _NOW),
-            ~_HELD_UP,
-        )
-        .order_by(events.c.next_attempt_at, events.c.seq)
-        .limit(1)
-    )
-    if locking:
-        query = query.with_for_update(skip_locked=True, of=events)
-    return query
-
-
-_PROBE = {locking: _probe_query(locking=locking) for locking in (False, True)}
-
-
-# The per-attempt writes, run as one executemany each on the driver's cursor.
-INSERT_ATTEMPTS = Prepared(insert(webhook_attempts))
-RECORD_RESULTS = Prepared(
-    update(events)
-    .where(events.c.seq == bindparam("b_seq"), events.c.lease_owner == bindparam("b_owner"))
-    .values(
-        delivery_status=bindparam("b_status"),
-        next_attempt_at=bindparam("b_next"),
-        lease_owner=None,
-        lease_until=None,
-        attempts=events.c.attempts - bindparam("b_uncount"),
-        last_attempt_at=bindparam("b_at"),
-        last_status_code=bindparam("b_code"),
-        last_error=bindparam("b_error"),
-        delivered_at=bindparam("b_delivered"),
-    )
-)
-
-
 class Outbox:
     def __init__(self, owner: str, lease: timedelta, health: EndpointHealth | None = None) -> None:
         self.owner = owner
@@ -169,9 +84,9 @@ class Outbox:
     @staticmethod
     def _due(conn: Connection, now: datetime, window: int, full: list[str]) -> list[Row[Any]]:
         """Up to ``window`` due deliveries of each waiting status, oldest due first."""
-        query = _DUE[(bool(full), conn.dialect.name == "postgresql")]
+        query = DUE[(bool(full), conn.dialect.name == "postgresql")]
         rows: list[Row[Any]] = []
-        for status in _WAITING:
+        for status in WAITING_NAMES:
             params: dict[str, Any] = {"status": status, "now": now, "window": window}
             if full:
                 params["full"] = full
@@ -274,7 +189,7 @@ class Outbox:
         waiting on a delivery while holding the endpoint (as recording results does)."""
         if not self.health.take_probe(conn, endpoint, now):
             return None
-        query = _PROBE[conn.dialect.name == "postgresql"]
+        query = PROBE[conn.dialect.name == "postgresql"]
         row = conn.execute(query, {"endpoint": endpoint, "now": now}).first()
         if row is None:  # in flight elsewhere, or nothing left to send
             self.health.forget_if_idle(conn, endpoint)
