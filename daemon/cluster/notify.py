@@ -46,6 +46,7 @@ PING_SECONDS = 30.0  # a quiet listening connection is checked this often
 FIRST_DELAY = 0.5
 MAX_DELAY = 30.0
 _ANNOUNCED = "paywatch_events_announced"
+_NOTIFY_EVENTS = f"NOTIFY {EVENTS}"
 APP_NAME = "paywatch listener"  # as pg_stat_activity shows the listening connection
 
 # (chain, txid): chain None means every chain (after a reconnect).
@@ -65,7 +66,9 @@ def announce_events(conn: Connection) -> None:
     announced = conn.info.get(_ANNOUNCED)
     if transaction is None or (announced is not None and announced() is transaction):
         return
-    conn.exec_driver_sql(f"NOTIFY {EVENTS}")
+    # On the driver's own connection, inside this transaction (no SQLAlchemy machinery:
+    # order creation sends it for its order.created event).
+    conn.connection.driver_connection.execute(_NOTIFY_EVENTS)  # type: ignore[union-attr]
     conn.info[_ANNOUNCED] = weakref.ref(transaction)
 
 

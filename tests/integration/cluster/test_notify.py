@@ -20,15 +20,17 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from daemon.cluster.leases import chain_lease
 from daemon.cluster.notify import APP_NAME, Listener, announce_nudge
 from daemon.config.loading import parse_config
 from daemon.runtime.container import Container, build
+from daemon.services.orders import NewOrder
 from daemon.storage.database import Database
 from daemon.storage.migrations import upgrade
 from tests.conftest import DbFactory
+from tests.integration.conftest import ContainerFactory
 from tests.integration.tatum.conftest import API_KEY, evm_gateway
 from tests.integration.tatum.daemon import (
     create_order,
@@ -214,6 +216,51 @@ def test_nudges_reach_every_listener_with_their_chain_and_transaction(
     stopped_in = asyncio.run(main())
     assert heard == [(None, None), ("ltc", tx_id), ("eth", None)]
     assert stopped_in < 1.0  # well inside the daemon's stop grace
+
+
+def test_events_wake_listeners_once_per_commit_and_never_for_a_rollback(
+    make_container: ContainerFactory,
+) -> None:
+    container = make_container()
+    db = container.db
+    woke: list[str] = []
+
+    def create_and_cancel(ref: str, *, fail: bool = False) -> Callable[[Connection], None]:
+        def work(conn: Connection) -> None:
+            request = NewOrder(order_id=ref, chain="btc", asset="BTC", amount="0.01")
+            view = container.orders.create(conn, request, container.clock()).view
+            container.orders.cancel(conn, view["id"], container.clock())  # a second event
+            if fail:
+                raise RuntimeError("rolled back")
+
+        return work
+
+    async def main() -> None:
+        listener = Listener(db.url)
+        listener.add_event_listener(lambda: woke.append("events"))
+        listener.add_nudge_listener(lambda chain, _: woke.append(f"nudge {chain}"))
+        stop = asyncio.Event()
+        (task,) = listener.start(stop)
+        try:
+            await asyncio.wait_for(listener.connected.wait(), 10)
+            woke.clear()
+            await db.run(create_and_cancel("kept"))
+            with pytest.raises(RuntimeError):
+                await db.run(create_and_cancel("doomed", fail=True))
+            await db.run(lambda conn: None)  # a commit without events
+            # Notifications arrive in commit order: once the marker is here, every
+            # notification sent before it is too.
+            await announce_nudge(db, "marker")
+            for _ in range(500):
+                if "nudge marker" in woke:
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 5)
+
+    asyncio.run(main())
+    assert woke == ["events", "nudge marker"]
 
 
 @dataclasses.dataclass
