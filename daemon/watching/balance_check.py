@@ -37,9 +37,7 @@ the result. The transfer is recorded at block ``B`` (the latest block the coins
 can have arrived in), so confirmations count from there, conservatively late.
 
 A new balance-check transfer is dated by the block where the unexplained balance
-reached its amount (binary search over ``eth_getBalance`` from the block the address
-was last checked at, or :data:`LOOKBACK` back, to ``B``), not by when the check ran; a height
-whose state the node dropped counts as "not yet", so the date is never too early.
+reached its amount (:mod:`daemon.watching.balance_history`), not by the check's time.
 """
 
 from __future__ import annotations
@@ -54,14 +52,13 @@ from typing import Any
 from sqlalchemy import Connection, Select, select
 
 from chains.evm.source import EvmSource
-from chains.jsonrpc import JsonRpcClient, RpcError
-from chains.watching import ChainUnavailable
 from daemon.cluster.fence import NO_FENCE, Fence
 from daemon.domain.payments import Transfer, TransferKey
 from daemon.services.order_changes import Observation, OrderChanges
 from daemon.services.order_records import OrderRecord, TransferRecord, load_transfers
 from daemon.storage.database import Database
 from daemon.storage.tables import chain_blocks, chain_cursors, orders
+from daemon.watching.balance_history import balances_and_nonces, first_block_reaching
 from daemon.watching.balance_schedule import BalanceSchedule, open_orders
 
 log = logging.getLogger(__name__)
@@ -187,7 +184,9 @@ class BalanceCheck:
             return result
         for start in range(0, len(found), self.batch):
             part = found[start : start + self.batch]
-            balances, nonces = await self._ask([o.script for o in part], height)
+            balances, nonces = await balances_and_nonces(
+                self.source, [o.script for o in part], height
+            )
             result.checked += len(part)
             result.swept.extend(o.order.id for o in part if nonces[o.script] > 0)
             candidates = [o for o in part if nonces[o.script] == 0]
@@ -214,30 +213,6 @@ class BalanceCheck:
                 len(result.swept),
             )
         return result
-
-    async def _ask(
-        self, scripts: Sequence[bytes], height: int
-    ) -> tuple[dict[bytes, int], dict[bytes, int]]:
-        """Balances and nonces of ``scripts`` at ``height``, in one JSON-RPC batch."""
-        tag = hex(height)
-        calls: list[tuple[str, Sequence[object]]] = []
-        for script in scripts:
-            address = "0x" + script.hex()
-            calls += [
-                ("eth_getBalance", [address, tag]),
-                ("eth_getTransactionCount", [address, tag]),
-            ]
-
-        async def ask(client: JsonRpcClient) -> tuple[dict[bytes, int], dict[bytes, int]]:
-            answers = await client.batch(calls)  # a refusal fails over to the next endpoint
-            balances: dict[bytes, int] = {}
-            nonces: dict[bytes, int] = {}
-            for i, script in enumerate(scripts):
-                balances[script] = _quantity(answers[2 * i], "eth_getBalance")
-                nonces[script] = _quantity(answers[2 * i + 1], "eth_getTransactionCount")
-            return balances, nonces
-
-        return await self.source.pool.run(ask)
 
     def _credited(self, records: Sequence[TransferRecord], key: TransferKey, height: int) -> int:
         """Native coin credited by the watcher in blocks up to ``height``."""
@@ -280,26 +255,15 @@ class BalanceCheck:
         height: int,
     ) -> int:
         """The first block in the window where the unexplained balance was ``target``."""
-
-        async def reached(h: int) -> bool:
-            try:
-                balance = (await self.source.balances([script], h))[script]
-            except ChainUnavailable:
-                return False  # no state kept there: no evidence, so not yet
-            return balance - self._credited(records, key, h) >= target
-
         start = self.checked.get(script, height - LOOKBACK)
-        low = max(0, min(start, height))
-        if await reached(low):
-            return low  # before the window: dated at its start, never earlier
-        high = height  # reached at ``height`` (what this round saw), not at ``low``
-        while high - low > 1:
-            mid = (low + high) // 2
-            if await reached(mid):
-                high = mid
-            else:
-                low = mid
-        return high
+        return await first_block_reaching(
+            self.source,
+            script,
+            target,
+            lambda h: self._credited(records, key, h),
+            low=max(0, min(start, height)),
+            high=height,
+        )
 
     def _settle(
         self,
@@ -356,9 +320,3 @@ class BalanceCheck:
         if observations:
             self.changes.record(conn, observations, now)
         return changed, new
-
-
-def _quantity(answer: Any, method: str) -> int:
-    if isinstance(answer, RpcError):
-        raise ChainUnavailable(f"{method}: {answer}")
-    return int(answer, 16)
