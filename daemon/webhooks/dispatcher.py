@@ -35,7 +35,8 @@ from typing import Protocol
 
 from daemon.storage.database import Database
 from daemon.webhooks.outbox import AttemptRecord, Claimed, Outbox
-from daemon.webhooks.retry_policy import Decision, DeliveryStatus, decide, parse_retry_after
+from daemon.webhooks.replies import judge_reply
+from daemon.webhooks.retry_policy import DeliveryStatus
 from daemon.webhooks.sender import Reply, Sender
 
 log = logging.getLogger("paywatch.webhooks")
@@ -234,50 +235,17 @@ class Dispatcher:
 
     def _finish(self, delivery: Claimed, attempted_at: datetime, reply: Reply) -> None:
         now = self.clock()
-        wait = parse_retry_after(reply.retry_after, now) if reply.status_code else None
-        decision = decide(reply.status_code, delivery.attempt, now, self.rng, wait)
-        counted = True
-        if delivery.early and decision.status in (DeliveryStatus.RETRYING, DeliveryStatus.DEAD):
-            # A probe sent before the delivery's own next attempt: its failure is the
-            # endpoint's, not the delivery's (count and next time stay as they were).
-            decision = Decision(DeliveryStatus.RETRYING, delivery.scheduled_at)
-            counted = False
-        if decision.status in (DeliveryStatus.RETRYING, DeliveryStatus.DEAD):
+        record = judge_reply(delivery, attempted_at, reply, now, self.rng)
+        status = record.decision.status
+        if status in (DeliveryStatus.RETRYING, DeliveryStatus.DEAD):
             self._halted.add(delivery.endpoint)
         if self.observer is not None:
-            delivered = decision.status is DeliveryStatus.DELIVERED
             created = delivery.created_at
             age = None
-            if delivered and created is not None:
+            if status is DeliveryStatus.DELIVERED and created is not None:
                 age = max((now - created).total_seconds(), 0.0)
-            self.observer.attempted(decision.status, reply.latency_ms / 1000, age)
-        if decision.status is not DeliveryStatus.DELIVERED:
-            when = decision.next_attempt_at
-            later = f"; next attempt at {when:%Y-%m-%d %H:%M:%S}Z" if when else ""
-            if not counted:
-                later = " (a probe of the failing endpoint; not counted)"
-            log.warning(
-                "webhook %s to %s, attempt %d: %s -> %s%s",
-                delivery.id,
-                delivery.endpoint,
-                delivery.attempt,
-                reply.error,
-                decision.status,
-                later,
-            )
-        self._finished.append(
-            AttemptRecord(
-                delivery,
-                attempted_at,
-                reply.status_code,
-                reply.latency_ms,
-                reply.error,
-                reply.excerpt,
-                decision,
-                wait,
-                counted,
-            )
-        )
+            self.observer.attempted(status, reply.latency_ms / 1000, age)
+        self._finished.append(record)
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush(), name="webhook results")
 
