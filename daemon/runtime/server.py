@@ -151,6 +151,8 @@ def _start_work(container: Container, stop: asyncio.Event) -> tuple[list[asyncio
         container.config, container.db, container.clock, container.tatum_hints, stop, cluster
     )
     tasks += tatum_tasks
+    if listener is not None and keeper is not None:
+        listener.add_event_listener(keeper.wake)  # orders made on another instance
     scheduled = container.jobs = schedule_jobs(container, Jobs(), keeper)
     scheduled.start()
     return tasks, scheduled
