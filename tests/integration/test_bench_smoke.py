@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
         ("bench/evm_watcher.py", ["blocks/s", "matched transfers", "SQLite"]),
         ("bench/payment_latency.py", ["p95/target", "polling every 1 s", "0 failed", "machine"]),
         ("bench/rpc_calls.py", ["JSON-RPC calls/block", "no trace API", "machine"]),
+        ("bench/cluster.py", ["1 instance", "3 instances", "orders/s", "takeover", "machine"]),
     ],
 )
 def test_benchmark_runs(script: str, figures: list[str], tmp_path: Path) -> None:
