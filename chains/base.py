@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from chains.errors import FormatError
 
-class KeyFormatError(ValueError):
+
+class KeyFormatError(FormatError):
     """An extended key, descriptor or address that cannot be used; the message says why."""
 
 

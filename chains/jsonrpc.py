@@ -33,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from chains.errors import ChainError
 from chains.watching import ChainUnavailable
 
 __all__ = ["JsonRpcClient", "RpcError", "RpcObserver", "redact_url", "retry_delay"]
@@ -41,7 +42,7 @@ _RATE_LIMIT_RETRIES = 4
 _MAX_RETRY_AFTER = 10.0
 
 
-class RpcError(Exception):
+class RpcError(ChainError):
     """The node understood the call and refused it."""
 
     def __init__(self, code: int, message: str, data: object = None) -> None:

@@ -15,8 +15,10 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from chains.errors import ChainError
 
-class ChainUnavailable(Exception):
+
+class ChainUnavailable(ChainError):
     """No endpoint of the chain answered usefully; the watcher retries later."""
 
 

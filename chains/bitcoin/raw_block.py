@@ -17,10 +17,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from hashlib import sha256
 
+from chains.errors import FormatError
+
 _WITNESS_FLAG = 0x01
 
 
-class RawFormatError(ValueError):
+class RawFormatError(FormatError):
     """The bytes are not a block or transaction in Bitcoin's serialization."""
 
 

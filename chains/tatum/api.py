@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from chains.errors import ChainError
 from chains.jsonrpc import retry_delay
 
 __all__ = ["Subscription", "TatumApi", "TatumError", "TatumUnavailable"]
@@ -24,11 +25,11 @@ PAGE_SIZE = 50  # the largest page Tatum's list endpoint serves
 _RATE_LIMIT_RETRIES = 4
 
 
-class TatumUnavailable(Exception):
+class TatumUnavailable(ChainError):
     """Tatum could not be asked (connection failure, timeout, rate limit, 5xx)."""
 
 
-class TatumError(Exception):
+class TatumError(ChainError):
     """Tatum understood the request and refused it."""
 
     def __init__(self, status: int, code: str, message: str) -> None:

@@ -15,12 +15,14 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from chains.errors import FormatError
+
 __all__ = ["Notification", "NotificationError", "parse_notification", "payload_hash", "verify"]
 
 MAX_FIELD = 200
 
 
-class NotificationError(ValueError):
+class NotificationError(FormatError):
     """The body is not a Tatum notification paywatch can use (the message names the field)."""
 
 
