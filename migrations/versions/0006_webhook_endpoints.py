@@ -1,6 +1,6 @@
 """webhook endpoint health: failing since, next probe, last success and failure
 
-Revision ID: 0008
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-06
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 from daemon.storage.types import UtcDateTime
 
-revision = "0008"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
