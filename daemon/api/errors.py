@@ -1,4 +1,8 @@
-"""Every error leaves the API as ``{"error": {"code", "message"}}`` with its status."""
+"""Every error leaves the API as ``{"error": {"code", "message"}}`` with its status.
+
+This is the one place where an error becomes an HTTP status: a service error says what
+kind of refusal it is (:class:`~daemon.services.errors.Kind`), :data:`STATUS` says what
+that is in HTTP. Anything else is a 500 with a log line."""
 
 from __future__ import annotations
 
@@ -12,9 +16,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from daemon.services import json_codec
-from daemon.services.errors import InvalidRequest, ServiceError
+from daemon.services.errors import InvalidRequest, Kind, ServiceError
 
 log = logging.getLogger("paywatch.api")
+
+STATUS: dict[Kind, int] = {
+    Kind.MALFORMED: 400,
+    Kind.INVALID: 422,
+    Kind.UNAUTHORIZED: 401,
+    Kind.NOT_FOUND: 404,
+    Kind.CONFLICT: 409,
+    Kind.TOO_LARGE: 413,
+    Kind.UNAVAILABLE: 503,
+}
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -27,7 +41,7 @@ _HTTP_CODES = {
 
 
 class BadJson(InvalidRequest):
-    status = 400
+    kind = Kind.MALFORMED  # not JSON at all, rather than JSON that is not acceptable
 
 
 def error_response(
@@ -62,8 +76,8 @@ def describe_validation(errors: list[Any]) -> ServiceError:
 def install_error_handlers(app: Starlette) -> None:
     async def on_service_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ServiceError)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return error_response(exc.status, exc.code, exc.message, headers)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.kind is Kind.UNAUTHORIZED else None
+        return error_response(STATUS[exc.kind], exc.code, exc.message, headers)
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ValidationError)

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 
 from daemon.services.apikeys import check_key_format
-from daemon.services.errors import InvalidRequest, ServiceError
+from daemon.services.errors import InvalidRequest, Kind, ServiceError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -22,7 +22,7 @@ def bearer_token(request: Request) -> str:
 
 
 class PayloadTooLarge(ServiceError):
-    status = 413
+    kind = Kind.TOO_LARGE
 
 
 async def json_body(request: Request, model: type[M], max_bytes: int) -> M:

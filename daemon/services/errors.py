@@ -1,10 +1,29 @@
-"""Errors a use case reports to its caller (the API maps them to HTTP, the CLI to messages)."""
+"""Errors a use case reports to its caller, by kind (the API maps kinds to HTTP in
+daemon.api.errors, the CLI to messages). ``code`` is the machine-readable reason
+(``order_not_found``); ``message`` says it to a person."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import ClassVar
 
-class ServiceError(Exception):
-    status = 400
+from daemon.errors import PaywatchError
+
+
+class Kind(StrEnum):
+    """What went wrong with a request, whatever the protocol it came by."""
+
+    MALFORMED = "malformed"  # it cannot be read (not JSON, not a notification)
+    INVALID = "invalid"  # read, but not acceptable
+    UNAUTHORIZED = "unauthorized"  # no valid credentials
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"  # not in the thing's present state, or not with this key
+    TOO_LARGE = "too_large"
+    UNAVAILABLE = "unavailable"  # something it needs (a chain's node) did not answer
+
+
+class ServiceError(PaywatchError):
+    kind: ClassVar[Kind] = Kind.MALFORMED
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -13,16 +32,16 @@ class ServiceError(Exception):
 
 
 class InvalidRequest(ServiceError):
-    status = 422
+    kind = Kind.INVALID
 
 
 class NotFound(ServiceError):
-    status = 404
+    kind = Kind.NOT_FOUND
 
 
 class Conflict(ServiceError):
-    status = 409
+    kind = Kind.CONFLICT
 
 
 class Unauthorized(ServiceError):
-    status = 401
+    kind = Kind.UNAUTHORIZED

@@ -30,7 +30,7 @@ from chains.tatum.notification import (
 )
 from chains.watching import ChainUnavailable, TxLocation
 from daemon.cluster.notify import announce_nudge
-from daemon.services.errors import ServiceError, Unauthorized
+from daemon.services.errors import Kind, ServiceError, Unauthorized
 from daemon.storage.database import Database
 from daemon.storage.tables import orders
 
@@ -42,7 +42,7 @@ RETRY_DELAYS = (1.0, 3.0)  # a transaction the gateway does not have yet is aske
 
 
 class BadNotification(ServiceError):
-    status = 400
+    kind = Kind.MALFORMED
 
 
 @dataclass(frozen=True)

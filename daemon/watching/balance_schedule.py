@@ -32,14 +32,14 @@ from sqlalchemy import Connection, Select, and_, or_, select
 
 from chains.watching import ChainUnavailable
 from daemon.domain.states import OrderStatus
-from daemon.services.errors import ServiceError
+from daemon.services.errors import Kind, ServiceError
 from daemon.services.orders import OrderService
 from daemon.storage.database import Database
 from daemon.storage.tables import orders
 
 
 class NodeUnavailable(ServiceError):
-    status = 503
+    kind = Kind.UNAVAILABLE
 
 
 CHECKED = [OrderStatus.PENDING.value, OrderStatus.PROCESSING.value, OrderStatus.EXPIRED.value]
