@@ -19,8 +19,10 @@ from typing import Protocol
 
 from sqlalchemy import Connection, text
 
+from daemon.errors import ClusterError
 
-class Deposed(Exception):
+
+class Deposed(ClusterError):
     """This instance no longer holds the lease: its unit of work is rolled back, and the
     work stops (the instance goes back to following; it is not a crash)."""
 

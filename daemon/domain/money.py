@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from daemon.errors import DomainError
+
 MAX_DECIMALS = 36
 # 2**256 - 1 is the largest amount any supported chain can carry (an ERC-20 uint256).
 MAX_BASE_UNITS = 2**256 - 1
@@ -12,7 +14,7 @@ PPM = 1_000_000
 _DECIMAL = re.compile(r"(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]+))?")
 
 
-class AmountError(ValueError):
+class AmountError(DomainError):
     """An amount that cannot be used; the message says why."""
 
 

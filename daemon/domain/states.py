@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from daemon.errors import DomainError
+
 
 class OrderStatus(StrEnum):
     PENDING = "pending"
@@ -61,7 +63,7 @@ STATUS_EVENTS: dict[OrderStatus, EventType] = {
 OPEN_STATUSES = frozenset({S.PENDING, S.PROCESSING})
 
 
-class TransitionError(ValueError):
+class TransitionError(DomainError):
     """A move the transition table forbids."""
 
     def __init__(self, before: OrderStatus, after: OrderStatus) -> None:

@@ -30,6 +30,7 @@ from daemon.cluster.notify import announce_events
 from daemon.domain.evaluation import Outcome
 from daemon.domain.payments import Transfer
 from daemon.domain.states import OrderStatus
+from daemon.errors import StorageError
 from daemon.services.order_records import OrderRecord, TransferRecord
 from daemon.storage.prepared import Prepared
 from daemon.storage.tables import events, orders, transfers
@@ -58,7 +59,7 @@ class _EventInsert(Prepared):
 INSERT_EVENT = _EventInsert(insert(events))
 
 
-class StaleOrder(RuntimeError):
+class StaleOrder(StorageError):
     """An order's status changed after it was read: the change was made from a stale
     row and is rolled back (a bug in the locking if it ever happens)."""
 
