@@ -12,7 +12,7 @@ Two kinds of failure are kept apart:
 * :class:`~chains.watching.ChainUnavailable`: the endpoint could not be asked
   (connect error, timeout, an answer that is not JSON-RPC, HTTP errors without
   a JSON-RPC body). HTTP 429 is retried a few times first, honouring
-  ``Retry-After``.
+  ``Retry-After`` (:data:`chains.retry.RATE_LIMITED`).
 
 Endpoint URLs in messages never carry credentials (:func:`redact_url`).
 
@@ -34,12 +34,10 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from chains.errors import ChainError
+from chains.retry import RATE_LIMITED, Retry
 from chains.watching import ChainUnavailable
 
-__all__ = ["JsonRpcClient", "RpcError", "RpcObserver", "redact_url", "retry_delay"]
-
-_RATE_LIMIT_RETRIES = 4
-_MAX_RETRY_AFTER = 10.0
+__all__ = ["JsonRpcClient", "RpcError", "RpcObserver", "redact_url"]
 
 
 class RpcError(ChainError):
@@ -95,6 +93,7 @@ class JsonRpcClient:
         max_batch: int = 100,
         client: httpx.AsyncClient | None = None,
         observer: RpcObserver | None = None,
+        retry: Retry = RATE_LIMITED,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
@@ -114,6 +113,7 @@ class JsonRpcClient:
         self.requests_sent = 0  # HTTP requests, for benchmarks and health
         self.calls_sent = 0  # JSON-RPC calls (a batch of n counts n)
         self.observer = observer
+        self.retry = retry
 
     def _request(self, method: str, params: Sequence[object]) -> dict[str, object]:
         self.calls_sent += 1
@@ -169,7 +169,7 @@ class JsonRpcClient:
 
     async def _post(self, payload: object, method: str) -> object:
         body = json.dumps(payload, separators=(",", ":")).encode()
-        for attempt in range(_RATE_LIMIT_RETRIES + 1):
+        for attempt in itertools.count(1):
             started = time.perf_counter()
             try:
                 self.requests_sent += 1
@@ -184,10 +184,12 @@ class JsonRpcClient:
                 self._observe(method, started, _failure_of(exc))
                 kind = type(exc).__name__
                 raise ChainUnavailable(f"{self.url}: {kind}: {_describe(exc)}") from None
-            if resp.status_code == 429:
-                self._observe(method, started, "rate_limited")
-                if attempt < _RATE_LIMIT_RETRIES:
-                    await asyncio.sleep(retry_delay(resp.headers.get("Retry-After"), attempt))
+            if self.retry.retries_status(resp.status_code):
+                limited = resp.status_code == 429
+                self._observe(method, started, "rate_limited" if limited else "http_status")
+                if not self.retry.gives_up(attempt):
+                    pause = self.retry.wait_for_answer(attempt, resp.headers.get("Retry-After"))
+                    await asyncio.sleep(pause)
                     continue
                 return self._decode(resp)
             try:
@@ -248,18 +250,6 @@ def _result(answer: Mapping[str, object], method: str, url: str) -> Any:
     if "result" not in answer:
         raise ChainUnavailable(f"{url}: {method}: an answer with neither result nor error")
     return answer["result"]
-
-
-def retry_delay(header: str | None, attempt: int) -> float:
-    """Seconds to wait before retrying a 429: ``Retry-After`` when given, else backoff."""
-    if header is not None:
-        try:
-            seconds = float(header)
-            return min(max(seconds, 0.0), _MAX_RETRY_AFTER)
-        except ValueError:
-            pass
-    backoff: float = 0.25 * 2.0**attempt
-    return min(backoff, _MAX_RETRY_AFTER)
 
 
 def _failure_of(exc: httpx.HTTPError) -> str:

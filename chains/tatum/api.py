@@ -9,6 +9,7 @@ The API key never appears in an error or a log line.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,13 +17,12 @@ from typing import Any
 import httpx
 
 from chains.errors import ChainError
-from chains.jsonrpc import retry_delay
+from chains.retry import RATE_LIMITED
 
 __all__ = ["Subscription", "TatumApi", "TatumError", "TatumUnavailable"]
 
 ADDRESS_EVENT = "ADDRESS_EVENT"
 PAGE_SIZE = 50  # the largest page Tatum's list endpoint serves
-_RATE_LIMIT_RETRIES = 4
 
 
 class TatumUnavailable(ChainError):
@@ -109,7 +109,7 @@ class TatumApi:
         json: object = None,
         params: Mapping[str, str] | None = None,
     ) -> Any:
-        for attempt in range(_RATE_LIMIT_RETRIES + 1):
+        for attempt in itertools.count(1):
             try:
                 resp = await self._client.request(
                     method, self.api_url + path, json=json, params=params, headers=self._headers
@@ -117,8 +117,9 @@ class TatumApi:
             except httpx.HTTPError as exc:
                 detail = str(exc) or type(exc).__name__
                 raise TatumUnavailable(f"{method} {path}: {detail}") from None
-            if resp.status_code == 429 and attempt < _RATE_LIMIT_RETRIES:
-                await asyncio.sleep(retry_delay(resp.headers.get("Retry-After"), attempt))
+            if RATE_LIMITED.retries_status(resp.status_code) and not RATE_LIMITED.gives_up(attempt):
+                pause = RATE_LIMITED.wait_for_answer(attempt, resp.headers.get("Retry-After"))
+                await asyncio.sleep(pause)
                 continue
             return _answer(resp, method, path)
         raise AssertionError("unreachable")  # pragma: no cover

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chains.retry import Backoff, Retry, parse_retry_after
+from chains.retry import RATE_LIMITED, Backoff, Retry, parse_retry_after
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -157,3 +157,14 @@ def test_backoff_counts_failures_in_a_row_and_starts_over() -> None:
 def test_nonsense_policies_are_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError, match=r"retry policy|jitter|table|tries"):
         Retry(**bad)  # type: ignore[arg-type]
+
+
+def test_rate_limited_is_the_old_node_and_tatum_schedule() -> None:
+    """Four more tries after 0.25, 0.5, 1 and 2 s; Retry-After instead, at most 10 s."""
+    assert [RATE_LIMITED.wait_for_answer(n, None) for n in range(1, 5)] == [0.25, 0.5, 1, 2]
+    assert RATE_LIMITED.wait_for_answer(1, "0") == 0.0
+    assert RATE_LIMITED.wait_for_answer(1, "3") == 3.0
+    assert RATE_LIMITED.wait_for_answer(1, "600") == 10.0
+    assert RATE_LIMITED.gives_up(5)
+    assert not RATE_LIMITED.gives_up(4)
+    assert RATE_LIMITED.retries_status(429)
