@@ -12,13 +12,14 @@ import yaml
 from pydantic import ValidationError
 
 from daemon.config.schema import Config
+from daemon.errors import PaywatchError
 
 _VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 DEFAULT_PATH = "/etc/paywatch/config.yaml"
 _TYPE_TAGS = {"bitcoin", "litecoin", "evm"}
 
 
-class ConfigError(Exception):
+class ConfigError(PaywatchError):
     """The configuration cannot be used. Each problem names its key."""
 
     def __init__(self, problems: list[str], source: str = "config") -> None:

@@ -26,6 +26,8 @@ from typing import Any
 
 import httpx
 
+from daemon.errors import DemoError
+
 # anvil from the npm package pinned in package.json (``npm ci`` puts it here).
 ANVIL_PATHS = (
     Path("node_modules/.bin/anvil"),
@@ -40,7 +42,7 @@ START_SECONDS = 30.0
 STOP_SECONDS = 15.0
 
 
-class NodeError(Exception):
+class NodeError(DemoError):
     """A dev chain could not be started or refused a call."""
 
 

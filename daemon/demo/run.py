@@ -30,6 +30,7 @@ from daemon.demo.store import Store
 from daemon.demo.token import deploy_token
 from daemon.demo.tour import Board, Chains, Tour
 from daemon.demo.view import LiveView
+from daemon.errors import DemoError
 from daemon.runtime.container import build
 from daemon.runtime.server import serve
 from daemon.services.apikeys import create_key
@@ -39,7 +40,7 @@ DEADLINE_SECONDS = 90.0
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-class DemoFailed(Exception):
+class DemoFailed(DemoError):
     """The demo did not finish; the reason is already printed."""
 
     def __init__(self, message: str, exit_code: int = 1) -> None:

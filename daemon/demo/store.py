@@ -27,11 +27,13 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from daemon.errors import DemoError
+
 TOLERANCE_SECONDS = 5 * 60
 PATH = "/hooks"
 
 
-class Refused(Exception):
+class Refused(DemoError):
     """The request is not a webhook signed with our secret: answered 400."""
 
 

@@ -29,6 +29,7 @@ from sqlalchemy import Connection
 
 from chains.watching import BlockHeader, ChainSource, ChainUnavailable, ScannedBlock
 from daemon.cluster.fence import Fence
+from daemon.errors import WatchError
 from daemon.services.order_changes import OrderChanges
 from daemon.storage.database import Database
 from daemon.watching import ledger
@@ -60,11 +61,11 @@ MATURE_WINDOW = 2000  # blocks below the cursor whose confirmations each round c
 FULL_MATURE_SECONDS = 600.0
 
 
-class ParentMismatch(Exception):
+class ParentMismatch(WatchError):
     """The block after the cursor does not build on it: a reorg to resolve."""
 
 
-class ChainMoved(Exception):
+class ChainMoved(WatchError):
     """The node's chain changed while a batch was being fetched; the next round
     starts over from the committed cursor."""
 

@@ -19,6 +19,7 @@ from functools import partial
 from sqlalchemy import Connection, select
 
 from chains.watching import BlockHeader, ChainSource
+from daemon.errors import WatchError
 from daemon.storage.database import Database
 from daemon.storage.tables import transfers
 from daemon.watching import ledger
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 WALK_CHUNK = 32  # headers asked for per round trip while walking back
 
 
-class ForkNotFound(Exception):
+class ForkNotFound(WatchError):
     """The node's chain parts from ours below every block we can still recognise."""
 
 

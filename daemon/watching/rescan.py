@@ -13,11 +13,12 @@ from functools import partial
 from sqlalchemy import Connection
 
 from chains.watching import ScannedBlock
+from daemon.errors import WatchError
 from daemon.watching import ledger
 from daemon.watching.engine import ChainWatcher
 
 
-class RescanError(Exception):
+class RescanError(WatchError):
     pass
 
 

@@ -21,15 +21,16 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from daemon.errors import WebhookError
 from daemon.webhooks.addresses import forbidden_reason, parse_ip
 from daemon.webhooks.targets import Resolver, system_resolver
 
 
-class TargetRefused(OSError):
+class TargetRefused(WebhookError, OSError):
     """The target's address is not one webhooks may be sent to."""
 
 
-class TransportError(Exception):
+class TransportError(WebhookError):
     """No HTTP answer: the connection failed or broke (the text says how)."""
 
 
