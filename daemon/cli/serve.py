@@ -28,16 +28,24 @@ def run_loop(main: Coroutine[Any, Any, None]) -> None:
 @click.option("--no-migrate", is_flag=True, help="Do not upgrade the database schema at start")
 @pass_ctx
 def run(ctx: CliContext, no_migrate: bool) -> None:
-    """Run the daemon: the API, and (as they land) watchers and webhooks."""
+    """Run the daemon: API, watchers, webhooks, jobs.
+
+    Serves the HTTP API and runs the chain watchers, the webhook dispatcher, Tatum's
+    subscriptions (when configured), the metrics endpoint and the scheduled jobs until
+    SIGTERM or Ctrl-C. Upgrades the database schema first unless --no-migrate."""
     config = ctx.config
     configure_logging(config.log_level, fmt=config.log_format, secrets=secret_values(config))
     # The checks `config check` makes, with its messages (exit 1, no traceback): the
     # config as the daemon builds it, then the database.
     container = ctx.container
     database_state(container.db)
+    from daemon.cluster.sqlite_lock import AlreadyRunning
     from daemon.runtime.server import serve  # the whole runtime: only for this command
 
-    run_loop(serve(container, migrate=not no_migrate))
+    try:
+        run_loop(serve(container, migrate=not no_migrate))
+    except AlreadyRunning as exc:  # its message names the file and the pid; no traceback
+        raise SystemExit(exc.message) from None
 
 
 @click.command("demo")

@@ -13,10 +13,12 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from daemon.errors import ClusterError
 
-class AlreadyRunning(SystemExit):
-    """Another daemon holds the database (a SystemExit: `paywatch run` prints the
-    message and exits 1, with no traceback)."""
+
+class AlreadyRunning(ClusterError):
+    """Another daemon holds the database (`paywatch run` prints the message and exits 1,
+    with no traceback)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
