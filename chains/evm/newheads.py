@@ -19,9 +19,11 @@ import json
 from websockets.asyncio.client import connect
 
 from chains.jsonrpc import redact_url
+from chains.retry import Backoff, Retry
+from chains.waiting import wait_for_any
 from chains.watching import EndpointHealth
 
-_MAX_BACKOFF = 30.0
+RECONNECT = Retry(initial=0.5, factor=2.0, maximum=30.0)  # 0.5 s doubling to 30 s
 
 
 class NewHeads:
@@ -45,18 +47,16 @@ class NewHeads:
         self._ensure_running()
         limit = timeout if self.connected else min(timeout, self.poll_interval)
         try:
-            await asyncio.wait_for(self._event.wait(), max(limit, 0.0))
-        except TimeoutError:
-            pass
+            await wait_for_any(self._event, timeout=limit)
         finally:
             self._event.clear()
 
     async def _run(self) -> None:
-        backoff = 0.5
+        backoff = Backoff(RECONNECT)
         while True:
             try:
                 await self._listen()
-                backoff = 0.5
+                backoff.succeeded()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # any socket failure: note it, poll, reconnect
@@ -65,8 +65,7 @@ class NewHeads:
                 if self.connected:
                     self.connected = False
                     self._event.set()  # a waiter stops waiting on a dead socket: poll now
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, _MAX_BACKOFF)
+            await asyncio.sleep(backoff.failed())
 
     async def _listen(self) -> None:
         async with connect(self._url, open_timeout=10, ping_interval=20, max_size=2**22) as ws:

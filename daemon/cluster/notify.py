@@ -23,7 +23,6 @@ On SQLite nothing here runs (one instance; commit listeners wake the dispatcher)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import weakref
 from collections.abc import Callable, Mapping
@@ -33,6 +32,8 @@ import psycopg
 from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import make_url
 
+from chains.retry import Backoff, Retry
+from chains.waiting import wait_for_any
 from daemon.storage.database import Database
 
 if TYPE_CHECKING:
@@ -43,8 +44,7 @@ log = logging.getLogger("paywatch.cluster")
 EVENTS = "paywatch_events"
 NUDGE = "paywatch_nudge"
 PING_SECONDS = 30.0  # a quiet listening connection is checked this often
-FIRST_DELAY = 0.5
-MAX_DELAY = 30.0
+RECONNECT = Retry(initial=0.5, factor=2.0, maximum=30.0)  # 0.5 s doubling to 30 s
 _ANNOUNCED = "paywatch_events_announced"
 _NOTIFY_EVENTS = f"NOTIFY {EVENTS}"
 APP_NAME = "paywatch listener"  # as pg_stat_activity shows the listening connection
@@ -112,12 +112,10 @@ class Listener:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Listen until ``stop`` is set, reconnecting with backoff."""
-        delay = FIRST_DELAY
+        backoff = Backoff(RECONNECT)
         while not stop.is_set():
             listening = asyncio.ensure_future(self._listen())
-            stopping = asyncio.ensure_future(stop.wait())
-            await asyncio.wait([listening, stopping], return_when=asyncio.FIRST_COMPLETED)
-            stopping.cancel()
+            await wait_for_any(stop, listening)
             if not listening.done():
                 listening.cancel()
                 await asyncio.gather(listening, return_exceptions=True)
@@ -127,17 +125,16 @@ class Listener:
             self.backend_pid = None
             exc = listening.exception()
             if had_connected:
-                delay = FIRST_DELAY
+                backoff.succeeded()
+            pause = backoff.failed()
             log.warning(
                 "cluster notifications: connection %s (%s); reconnecting in %.1fs, "
                 "polling meanwhile",
                 "lost" if had_connected else "failed",
                 f"{type(exc).__name__}: {exc}".strip() if exc else "closed",
-                delay,
+                pause,
             )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
-            delay = min(delay * 2, MAX_DELAY)
+            await wait_for_any(stop, timeout=pause)
         self.connected.clear()
 
     async def _listen(self) -> None:

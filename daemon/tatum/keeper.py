@@ -16,7 +16,6 @@ never touched.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from collections.abc import Callable, Mapping
@@ -25,14 +24,17 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
+from chains.retry import Backoff, Retry
 from chains.tatum.api import TatumApi, TatumError, TatumUnavailable
 from chains.tatum.networks import TatumNetwork
+from chains.waiting import wait_for_any
 from daemon.storage.database import Database
 from daemon.tatum import subscription_rows as rows
 
 log = logging.getLogger("paywatch.tatum")
 
 DEBOUNCE = 0.05  # seconds: commits in a burst make one round
+RETRY = Retry(initial=1.0, factor=2.0, maximum=300.0)  # after a failure: 1, 2, 4 ... 300 s
 
 
 def address_key(code: str, address: str) -> tuple[str, str]:
@@ -158,7 +160,7 @@ class SubscriptionKeeper:
         """Set the HMAC secret, reconcile, then sync on every wake (reconciling again when
         asked) until ``stop``. Tatum's failures (a wrong API key included) are logged and
         retried with backoff."""
-        delay = 1.0
+        backoff = Backoff(RETRY)
         hmac_set = self.hmac_secret is None
         while not stop.is_set():
             self._wake.clear()
@@ -174,27 +176,17 @@ class SubscriptionKeeper:
                         self._reconcile_due = True
                         raise
                 await self.sync()
-                delay = 1.0
+                backoff.succeeded()
             except Exception as exc:  # Tatum down or refusing, or the database
+                pause = backoff.failed()
                 if isinstance(exc, TatumUnavailable | TatumError):
-                    log.warning("tatum: %s (retrying in %.0fs)", exc, delay)
+                    log.warning("tatum: %s (retrying in %.0fs)", exc, pause)
                 else:
-                    log.exception("tatum: keeping subscriptions failed (retrying in %.0fs)", delay)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), delay)
-                delay = min(delay * 2, 300.0)
+                    log.exception("tatum: keeping subscriptions failed (retrying in %.0fs)", pause)
+                await wait_for_any(stop, timeout=pause)
                 continue
-            await _until(stop, self._wake, self.reconcile_interval)
+            await wait_for_any(stop, self._wake, timeout=self.reconcile_interval)
             await asyncio.sleep(DEBOUNCE)
-
-
-async def _until(stop: asyncio.Event, wake: asyncio.Event, timeout: float) -> None:
-    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    for waiter in waiters:
-        waiter.cancel()
-    await asyncio.gather(*waiters, return_exceptions=True)
 
 
 __all__ = ["Reconciled", "SubscriptionKeeper", "address_key"]

@@ -16,6 +16,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
+from chains.retry import Backoff, Retry
+from chains.waiting import wait_for_any
 from daemon.cluster.fence import NOT_LEADING, Deposed
 from daemon.cluster.leadership import Leadership, Term
 from daemon.cluster.leases import chain_lease
@@ -23,7 +25,7 @@ from daemon.watching.engine import ChainWatcher
 
 log = logging.getLogger(__name__)
 
-MAX_RESTART_DELAY = 60.0
+RESTART = Retry(initial=1.0, factor=2.0, maximum=60.0)  # 1, 2, 4 ... 60 s
 
 
 async def supervise(
@@ -33,7 +35,7 @@ async def supervise(
     on_crash: Callable[[Exception], None] | None = None,
 ) -> None:
     """Run ``job`` until ``stop`` is set, restarting it with backoff when it crashes."""
-    delay = 1.0
+    backoff = Backoff(RESTART)
     while not stop.is_set():
         try:
             await job(stop)
@@ -42,12 +44,11 @@ async def supervise(
         except Exception as exc:
             if on_crash is not None:
                 on_crash(exc)
-            log.exception("%s crashed; restarting in %.0fs", name, delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
-            delay = min(delay * 2, MAX_RESTART_DELAY)
+            pause = backoff.failed()
+            log.exception("%s crashed; restarting in %.0fs", name, pause)
+            await wait_for_any(stop, timeout=pause)
         else:
-            delay = 1.0
+            backoff.succeeded()
 
 
 async def watch(

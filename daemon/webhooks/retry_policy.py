@@ -18,6 +18,10 @@ attempt the delivery is dead-lettered.
 - ``Retry-After`` (seconds or an HTTP date) on any failed answer: the next
   attempt waits at least that long (at most 24 h).
 
+The schedule is a :class:`chains.retry.Retry` with a table of pauses (:data:`POLICY`),
+the value every retrying loop of paywatch uses; its ``Retry-After`` only lengthens a
+wait, never shortens it, and is read by the one parser in :mod:`chains.retry`.
+
 That is each delivery's own schedule. While its endpoint is failing
 (:mod:`daemon.webhooks.endpoint_health`) it is not sent on it: the endpoint gets one
 probe at a time instead, and a probe sent before the delivery's own next attempt
@@ -26,11 +30,13 @@ does not count as one of its ten (its count and its next time stay as they were)
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
 from enum import StrEnum
+
+from chains.retry import Retry
 
 
 class DeliveryStatus(StrEnum):
@@ -45,21 +51,29 @@ class DeliveryStatus(StrEnum):
 WAITING = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
 FAILED = (DeliveryStatus.RETRYING, DeliveryStatus.DEAD, DeliveryStatus.GONE)
 
-SCHEDULE = (
-    timedelta(0),
-    timedelta(seconds=5),
-    timedelta(minutes=5),
-    timedelta(minutes=30),
-    timedelta(hours=2),
-    timedelta(hours=5),
-    timedelta(hours=10),
-    timedelta(hours=14),
-    timedelta(hours=20),
-    timedelta(hours=24),
+_MINUTE, _HOUR = 60.0, 3600.0
+POLICY = Retry(
+    table=(  # the pause after the 1st, 2nd ... 9th failed attempt
+        5.0,
+        5 * _MINUTE,
+        30 * _MINUTE,
+        2 * _HOUR,
+        5 * _HOUR,
+        10 * _HOUR,
+        14 * _HOUR,
+        20 * _HOUR,
+        24 * _HOUR,
+    ),
+    maximum=math.inf,  # the table is the limit
+    jitter=0.2,
+    tries=10,
+    retry_after="lengthens",
+    retry_after_cap=24 * _HOUR,
 )
+SCHEDULE = (timedelta(0), *(timedelta(seconds=pause) for pause in POLICY.table))
 MAX_ATTEMPTS = len(SCHEDULE)
-JITTER = 0.2
-MAX_RETRY_AFTER = timedelta(hours=24)
+JITTER = POLICY.jitter
+MAX_RETRY_AFTER = timedelta(seconds=POLICY.retry_after_cap)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +84,7 @@ class Decision:
 
 def planned_wait(attempts_made: int, rng: random.Random) -> timedelta:
     """The wait before the next attempt after ``attempts_made`` attempts (1..9)."""
-    base = SCHEDULE[attempts_made]
-    return base * rng.uniform(1 - JITTER, 1 + JITTER)
+    return timedelta(seconds=POLICY.delay(attempts_made, rng))
 
 
 def decide(
@@ -87,25 +100,15 @@ def decide(
         return Decision(DeliveryStatus.DELIVERED, None)
     if status_code == 410:
         return Decision(DeliveryStatus.GONE, None)
-    if attempts_made >= MAX_ATTEMPTS:
+    if POLICY.gives_up(attempts_made):
         return Decision(DeliveryStatus.DEAD, None)
-    wait = planned_wait(attempts_made, rng)
-    if retry_after is not None:
-        wait = max(wait, min(retry_after, MAX_RETRY_AFTER))
-    return Decision(DeliveryStatus.RETRYING, now + wait)
+    asked = None if retry_after is None else retry_after.total_seconds()
+    wait = POLICY.wait(attempts_made, asked, rng)
+    return Decision(DeliveryStatus.RETRYING, now + timedelta(seconds=wait))
 
 
 def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
-    """``Retry-After`` as a wait: delta-seconds or an HTTP date; None if absent or bad."""
-    if value is None:
-        return None
-    text = value.strip()
-    if text.isascii() and text.isdigit():
-        return timedelta(seconds=min(int(text), int(MAX_RETRY_AFTER.total_seconds())))
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(timedelta(0), when - now)
+    """``Retry-After`` as a wait: delta-seconds or an HTTP date (at most 24 h); None if
+    absent or bad."""
+    seconds = POLICY.retry_after_seconds(value, now)
+    return None if seconds is None else timedelta(seconds=seconds)
