@@ -117,6 +117,8 @@ class Player:
             self.pay(order, self.share(order, step.shares[0]))
         elif step.kind == "batch":
             chosen = [o for o in self.orders if o["asset"] == step.asset]
+            if not chosen:
+                return  # no order of that asset yet: nothing to batch
             picked = {chosen[p % len(chosen)]["id"]: chosen[p % len(chosen)] for p in step.picks}
             orders = list(picked.values())
             if len(orders) >= 2:
