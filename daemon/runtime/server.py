@@ -8,10 +8,11 @@ import gc
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 import uvicorn
 
+from chains.waiting import wait_for_any
 from daemon.api.app import create_app
 from daemon.cluster.notify import build_listener
 from daemon.cluster.sqlite_lock import single_instance
@@ -31,6 +32,7 @@ log = logging.getLogger("paywatch.runtime")
 # watchers, deliveries and jobs get what is left of STOP_GRACE to finish and commit.
 API_GRACE = 2
 STOP_GRACE = 4.0
+SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class _ApiServer(uvicorn.Server):
@@ -92,10 +94,34 @@ async def _serve(
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
     shutdown = shutdown or asyncio.Event()
-    if install_signal_handlers:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, shutdown.set)
+    with _signals_set(shutdown) if install_signal_handlers else contextlib.nullcontext():
+        await _run(container, server, shutdown, on_ready)
+
+
+@contextlib.contextmanager
+def _signals_set(event: asyncio.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set ``event`` inside the block; afterwards each signal's
+    previous handler is back (a caller's own, or Python's default)."""
+    loop = asyncio.get_running_loop()
+    previous = {sig: signal.getsignal(sig) for sig in SIGNALS}
+    try:
+        for sig in SIGNALS:
+            loop.add_signal_handler(sig, event.set)
+        yield
+    finally:
+        for sig, handler in previous.items():
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+
+
+async def _run(
+    container: Container,
+    server: _ApiServer,
+    shutdown: asyncio.Event,
+    on_ready: Callable[[str, int], Awaitable[None] | None] | None,
+) -> None:
+    """Start the work, serve until ``shutdown``, then stop everything in order."""
+    host, port = server.config.host, server.config.port
     stop = asyncio.Event()
     jobs, scheduled = _start_work(container, stop)
     notifier = Notifier.from_environment()  # systemd's Type=notify; a no-op elsewhere
@@ -115,9 +141,7 @@ async def _serve(
             result = on_ready(bound[0], bound[1])
             if result is not None:
                 await result
-        waiter = asyncio.create_task(shutdown.wait())
-        await asyncio.wait([serving, waiter], return_when=asyncio.FIRST_COMPLETED)
-        waiter.cancel()
+        await wait_for_any(shutdown, serving)
         if serving.done():
             await serving  # the server stopped by itself: surface its error
     finally:

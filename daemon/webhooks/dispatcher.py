@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from chains.waiting import wait_for_any
 from daemon.storage.database import Database
 from daemon.webhooks.outbox import AttemptRecord, Claimed, Outbox
 from daemon.webhooks.replies import judge_reply
@@ -150,12 +151,7 @@ class Dispatcher:
         probe = self.outbox.next_probe_at
         if probe is not None:  # a failing endpoint's next probe comes before the poll
             timeout = max(0.0, min(timeout, (probe - self.clock()).total_seconds() + 0.01))
-        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=timeout, return_when="FIRST_COMPLETED")
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
+        await wait_for_any(self._wake, stop, timeout=timeout)
 
     async def claim_and_start(self) -> int:
         queued = sum(len(q) for q in self._queued.values())
