@@ -3,7 +3,9 @@
 Each unit of work is a plain function over a SQLAlchemy Core connection, run
 in one transaction on a worker thread. On SQLite there is one worker, so
 writers never contend for the file lock inside the daemon; on PostgreSQL the
-workers match the pool.
+workers match the pool. What a unit does outside the database (a counter, a
+wake-up) it registers with :func:`daemon.storage.after_commit.on_commit`: run once,
+after its commit.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from daemon.storage.after_commit import call_all, collecting, run_unit
 from daemon.storage.group_commit import GroupCommitter
 
 T = TypeVar("T")
@@ -77,9 +80,11 @@ class Database:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """A write transaction: committed on success, rolled back on any error."""
-        with self.engine.begin() as conn:
+        """A write transaction: committed on success, rolled back on any error; the
+        after-commit callbacks registered in it run (in this thread) once it committed."""
+        with self.engine.begin() as conn, collecting(conn) as callbacks:
             yield conn
+        call_all(callbacks)
 
     @contextlib.contextmanager
     def _writer_transaction(self) -> Iterator[Connection]:
@@ -113,14 +118,23 @@ class Database:
         """Run a write unit of work off the event loop, committed before this returns.
 
         ``work`` must only touch the database through ``conn`` (it may be run twice:
-        see :mod:`daemon.storage.group_commit`).
+        see :mod:`daemon.storage.group_commit`); anything else it registers with
+        :func:`~daemon.storage.after_commit.on_commit`, run on the event loop once the
+        unit committed, before this returns.
         """
         if self._committer is not None:
             result = await self._committer.submit(work)
         else:
-            result = await asyncio.get_running_loop().run_in_executor(
-                self._executor, self.write, work
-            )
+            loop = asyncio.get_running_loop()
+
+            def commit() -> T:
+                with self.engine.begin() as conn:
+                    result, callbacks = run_unit(work, conn)
+                loop.call_soon_threadsafe(call_all, callbacks)  # ahead of run's own wake-up
+                return result
+
+            result = await loop.run_in_executor(self._executor, commit)
+        # In the caller's task (a listener may tell its own commits from others').
         for listener in self._commit_listeners:
             listener()
         return result

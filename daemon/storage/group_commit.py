@@ -5,7 +5,10 @@ daemon's single writer thread runs the units that are waiting in one
 transaction and commits once. Units of work touch only the database and may
 be run again, so when any unit of a batch fails the whole batch is rolled
 back and each unit runs again alone: a failure never leaks into another
-request's transaction, and a reply is only sent after its commit.
+request's transaction, and a reply is only sent after its commit. What a unit
+does outside the database it registers as an after-commit callback
+(:mod:`daemon.storage.after_commit`): each unit's callbacks are kept apart, run
+once when that unit's transaction commits, and dropped with a rolled-back attempt.
 """
 
 from __future__ import annotations
@@ -20,12 +23,20 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
+from daemon.storage.after_commit import Callback, call_all, run_unit
+
 T = TypeVar("T")
 Work = Callable[[Connection], Any]
 _Item = tuple[Work, "asyncio.Future[Any]", asyncio.AbstractEventLoop]
 
 
-def _resolve(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+def _resolve(
+    future: asyncio.Future[Any],
+    result: Any,
+    error: BaseException | None,
+    callbacks: list[Callback] | None = None,
+) -> None:
+    call_all(callbacks or [])  # committed: before the caller resumes, even a cancelled one
     if future.cancelled():
         return  # the caller went away; the work is committed (or not) all the same
     if error is not None:
@@ -76,15 +87,15 @@ class GroupCommitter:
 
     def _run_together(self, batch: list[_Item]) -> bool:
         """One transaction for the whole batch; False (all rolled back) if any unit failed."""
-        results: list[Any] = []
+        results: list[tuple[Any, list[Callback]]] = []
         try:
             with self._transaction() as conn:
                 for work, _, _ in batch:
-                    results.append(work(conn))
+                    results.append(run_unit(work, conn))
         except Exception:
-            return False  # rolled back: each unit runs alone instead
-        for (_, future, loop), result in zip(batch, results, strict=True):
-            loop.call_soon_threadsafe(_resolve, future, result, None)
+            return False  # rolled back, callbacks and all: each unit runs alone instead
+        for (_, future, loop), (result, callbacks) in zip(batch, results, strict=True):
+            loop.call_soon_threadsafe(_resolve, future, result, None, callbacks)
         return True
 
     def _run(self, batch: list[_Item]) -> None:
@@ -93,8 +104,8 @@ class GroupCommitter:
         for work, future, loop in batch:
             try:
                 with self._transaction() as conn:
-                    result = work(conn)
+                    result, callbacks = run_unit(work, conn)
             except BaseException as exc:
                 loop.call_soon_threadsafe(_resolve, future, None, exc)
             else:
-                loop.call_soon_threadsafe(_resolve, future, result, None)
+                loop.call_soon_threadsafe(_resolve, future, result, None, callbacks)

@@ -56,6 +56,7 @@ from daemon.cluster.fence import NO_FENCE, Fence
 from daemon.domain.payments import Transfer, TransferKey
 from daemon.services.order_changes import Observation, OrderChanges
 from daemon.services.order_records import OrderRecord, TransferRecord, load_transfers
+from daemon.storage.after_commit import on_commit
 from daemon.storage.database import Database
 from daemon.storage.tables import chain_blocks, chain_cursors, orders
 from daemon.watching.balance_history import balances_and_nonces, first_block_reaching
@@ -200,10 +201,8 @@ class BalanceCheck:
                 dated=dated,
                 fence=self.fence if fenced else NO_FENCE,
             )
-            changed, new = await self.db.run(settle)
+            changed, _ = await self.db.run(settle)
             result.changed.extend(changed)
-            if new and self.on_credit is not None:
-                self.on_credit(self.chain, self.symbol, new)
             for item in part:
                 self.checked[item.script] = height
         if result.swept:
@@ -319,4 +318,6 @@ class BalanceCheck:
             changed.append(order.id)
         if observations:
             self.changes.record(conn, observations, now)
+        if new and self.on_credit is not None:
+            on_commit(conn, functools.partial(self.on_credit, self.chain, self.symbol, new))
         return changed, new

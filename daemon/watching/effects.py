@@ -7,8 +7,7 @@ and their events), and moves the cursor with them.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -18,6 +17,7 @@ from chains.watching import BlockHeader, MempoolView, Payment, ScannedBlock
 from daemon.cluster.fence import NO_FENCE, Fence
 from daemon.domain.payments import Transfer, TransferKey, seen_again
 from daemon.services.order_changes import Observation, OrderChanges
+from daemon.storage.after_commit import on_commit
 from daemon.watching import ledger
 from daemon.watching.ledger import WatchedTransfer
 
@@ -40,11 +40,10 @@ class Effects:
         self.chain = chain
         self.changes = changes
         self.keep_blocks = keep_blocks
-        # When set, each unit of work leaves here the transfers it stores for the first
-        # time, by asset (one indexed look-up when a batch has payments); the engine
-        # reports them once the unit has committed.
-        self.count_new = False
-        self.new_by_asset: Counter[str] = Counter()
+        # When set, told (chain, asset, count) of the transfers a unit of work stores
+        # for the first time (one indexed look-up when a batch has payments), once that
+        # unit has committed: an attempt rolled back and run again counts once.
+        self.on_credit: Callable[[str, str, int], None] | None = None
         # The chain's lease, checked in each of the watcher's units of work right after
         # the writer lock: a deposed leader's commit is refused (daemon.cluster.fence).
         # A rescan (the CLI, not a leader) is not fenced: the lock is enough for it.
@@ -55,9 +54,18 @@ class Effects:
         self.fence.check(conn)
 
     def _note_new(self, conn: Connection, observations: Sequence[Observation]) -> None:
-        self.new_by_asset = Counter()  # a unit of work that runs again counts afresh
-        if self.count_new and observations:
-            self.new_by_asset = ledger.new_transfers(conn, self.chain, observations)
+        report = self.on_credit
+        if report is None or not observations:
+            return
+        new = ledger.new_transfers(conn, self.chain, observations)
+        chain = self.chain
+
+        def credited() -> None:
+            for asset, count in new.items():
+                report(chain, asset, count)
+
+        if new:
+            on_commit(conn, credited)
 
     def observe(
         self, payment: Payment, transfer: Transfer, header: BlockHeader | None

@@ -90,9 +90,9 @@ class ChainWatcher:
         self.watched = WatchedScripts(chain)
         self.effects = Effects(chain, changes, keep_blocks=self.settings.keep_blocks)
         self.status = WatcherStatus(chain)
-        # Told (chain, asset, count) of transfers stored for the first time (metrics).
-        self.on_credit = on_credit
-        self.effects.count_new = on_credit is not None
+        # Told (chain, asset, count) of transfers stored for the first time (metrics),
+        # after the commit that stored them.
+        self.effects.on_credit = on_credit
         self._full_mature_at = -math.inf
         # The EVM balance check of this chain, run on the daemon's schedule.
         self.balance_check: BalanceCheck | None = None
@@ -263,14 +263,6 @@ class ChainWatcher:
 
     async def _apply(self, batch: Batch) -> None:
         await self.db.run(lambda c: self.effects.apply_batch(c, batch, self.clock()))
-        self._credited()
-
-    def _credited(self) -> None:
-        """Report the transfers the unit of work just committed stored for the first time."""
-        if self.on_credit is not None:
-            for asset, count in self.effects.new_by_asset.items():
-                self.on_credit(self.chain, asset, count)
-            self.effects.new_by_asset.clear()
 
     async def _mempool(self, processed_hash: str) -> None:
         await self.db.run_read(self.watched.refresh)
@@ -282,7 +274,6 @@ class ChainWatcher:
         if (await self.source.tip()).hash != processed_hash:
             return
         await self.db.run(lambda c: self.effects.apply_mempool(c, view, self.clock()))
-        self._credited()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Follow the chain until ``stop`` is set. While the node (every endpoint) fails it
