@@ -28,6 +28,7 @@ from chains.bitcoin.raw_block import RawFormatError, parse_block, parse_transact
 from chains.bitcoin.zmq_feed import ZmqFeed
 from chains.endpoints import EndpointPool
 from chains.jsonrpc import RpcError
+from chains.waiting import wait_for_any
 from chains.watching import (
     BlockHeader,
     BlockNotFound,
@@ -166,8 +167,7 @@ class BitcoinSource:
             await asyncio.sleep(timeout)
             return
         self._zmq.start()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._news.wait(), timeout)
+        await wait_for_any(self._news, timeout=timeout)
         self._news.clear()
 
     def health(self) -> list[EndpointHealth]:

@@ -19,7 +19,6 @@ For tests and tools: ``holds(name)``, ``wait_for(name, stop)``, ``while_leading(
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -29,6 +28,7 @@ from typing import TypeVar
 
 from sqlalchemy import Connection, text
 
+from chains.waiting import wait_for_any
 from daemon.cluster import instances, leases
 from daemon.cluster.fence import NO_FENCE, Deposed, Fence, LeaseFence
 from daemon.storage.database import Database
@@ -98,7 +98,7 @@ class Leadership:
             term = self.terms.get(name)
             if term is not None and not term.lost.is_set():
                 return term
-            await _first(stop, self._changed)
+            await wait_for_any(stop, self._changed)
         return None
 
     async def while_leading(
@@ -147,8 +147,7 @@ class Leadership:
             except Exception as exc:
                 log.warning("cluster: heartbeat and leases failed: %s", exc)
                 self._expire_overdue()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.renew_seconds)
+            await wait_for_any(stop, timeout=self.renew_seconds)
 
     async def tick(self) -> None:
         """One round: heartbeat, renew, read, give up a surplus chain, take free leases."""
@@ -254,16 +253,6 @@ class Leadership:
         return await asyncio.get_running_loop().run_in_executor(None, self.db.write, work)
 
 
-async def _first(*events: asyncio.Event) -> None:
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-        await asyncio.gather(*waiters, return_exceptions=True)
-
-
 async def _relay(ended: asyncio.Event, *events: asyncio.Event) -> None:
-    await _first(*events)
+    await wait_for_any(*events)
     ended.set()

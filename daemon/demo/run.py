@@ -16,6 +16,7 @@ from typing import Any
 import click
 import httpx
 
+from chains.waiting import wait_for_any
 from daemon.config.loading import ConfigError, parse_config
 from daemon.demo.nodes import (
     FUNDED_ACCOUNT,
@@ -193,9 +194,7 @@ async def until_stopped(
 ) -> str:
     """Run ``work``: ``"done"``, or ``"stopped"`` (a signal) or ``"deadline"`` (cancelled)."""
     task = asyncio.create_task(work)
-    waiter = asyncio.create_task(stop.wait())
-    await asyncio.wait([task, waiter], timeout=deadline, return_when=asyncio.FIRST_COMPLETED)
-    await cancel(waiter)
+    await wait_for_any(stop, task, timeout=deadline)
     if task.done():
         task.result()
         return "done"

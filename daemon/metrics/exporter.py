@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from chains.waiting import wait_for_any
 from daemon.config.schema import MetricsConfig, split_listen
 
 if TYPE_CHECKING:  # prometheus_client is imported only when the metrics are built
@@ -91,18 +92,16 @@ async def export(metrics: Metrics, listen: str, stop: asyncio.Event) -> None:
     quiet = _QuietLifecycle()
     logging.getLogger("uvicorn.error").addFilter(quiet)
     serving = asyncio.create_task(server.serve(sockets=[sock]), name=TASK)
-    stopping = asyncio.create_task(stop.wait())
     try:
         while not server.started and not serving.done() and not stop.is_set():
             await asyncio.sleep(0.01)
         if server.started:
             metrics.bound = (host, port)
             log.info("metrics on http://%s:%s/metrics", f"[{host}]" if ":" in host else host, port)
-        await asyncio.wait([serving, stopping], return_when=asyncio.FIRST_COMPLETED)
+        await wait_for_any(stop, serving)
         if serving.done() and not stop.is_set():
             log.error("metrics: the server on %s stopped: %r", listen, serving.exception())
     finally:
-        stopping.cancel()
         server.should_exit = True
         with contextlib.suppress(Exception):
             await serving

@@ -11,11 +11,12 @@ heartbeats when ``WatchdogSec=`` is set (systemd then passes ``$WATCHDOG_USEC`` 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
 from collections.abc import Mapping
+
+from chains.waiting import wait_for_any
 
 log = logging.getLogger("paywatch.systemd")
 SEND_TIMEOUT = 0.5  # seconds; systemd reads its socket at once, a full queue is a broken manager
@@ -101,5 +102,4 @@ class Notifier:
             return
         while not stop.is_set():
             self.send("WATCHDOG=1")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), every)
+            await wait_for_any(stop, timeout=every)
