@@ -1,1 +1,1 @@
-"""The merchant-facing HTTP API (FastAPI on uvicorn)."""
+"""The merchant-facing HTTP API (Starlette on uvicorn)."""

@@ -23,7 +23,7 @@ from daemon.runtime.logs import configure_logging
     envvar="PAYWATCH_CONFIG",
     help="Config file [default: $PAYWATCH_CONFIG, then /etc/paywatch/config.yaml]",
 )
-@click.version_option("0.1.0", prog_name="paywatch")
+@click.version_option(package_name="paywatch", prog_name="paywatch")  # pyproject.toml's
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None) -> None:
     """paywatch: take crypto payments straight to wallets you control."""
