@@ -115,6 +115,12 @@ transfers = Table(
 
 # The outbox: one row per order event, written in the transaction that changed
 # the order. ``id`` is the webhook-id the store deduplicates on.
+#
+# Webhook delivery state lives on the event row itself, written by the same
+# insert as the event: the target URL resolved at event time (the order's
+# callback_url, else webhooks.url), its scheme://host:port (the unit of the
+# per-endpoint concurrency cap), the status, and a lease that a dispatcher
+# takes while an attempt is under way (a crashed one's lease simply expires).
 events = Table(
     "events",
     metadata,
@@ -124,6 +130,18 @@ events = Table(
     Column("type", String(40), nullable=False),
     Column("payload", Text(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("target_url", String(2048), nullable=True),
+    Column("endpoint", String(300), nullable=True),
+    Column("delivery_status", String(16), nullable=False, server_default="no_target"),
+    Column("attempts", Integer(), nullable=False, server_default="0"),
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
+    Column("lease_owner", String(40), nullable=True),
+    Column("lease_until", UtcDateTime(), nullable=True),
+    Column("last_attempt_at", UtcDateTime(), nullable=True),
+    Column("last_status_code", Integer(), nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+    Index("ix_events_delivery_status_next_attempt_at", "delivery_status", "next_attempt_at"),
 )
 
 # Each chain watcher's cursor: the last block whose effects are committed. It
@@ -150,29 +168,6 @@ chain_blocks = Table(
 
 # Transfers by block, for reorg roll-back and the confirmation refresh.
 Index("ix_transfers_chain_block_height", transfers.c.chain, transfers.c.block_height)
-
-# Webhook delivery state lives on the event row itself, written by the same
-# insert as the event: the target URL resolved at event time (the order's
-# callback_url, else webhooks.url), its scheme://host:port (the unit of the
-# per-endpoint concurrency cap), the status, and a lease that a dispatcher
-# takes while an attempt is under way (a crashed one's lease simply expires).
-for _column in (
-    Column("target_url", String(2048), nullable=True),
-    Column("endpoint", String(300), nullable=True),
-    Column("delivery_status", String(16), nullable=False, server_default="no_target"),
-    Column("attempts", Integer(), nullable=False, server_default="0"),
-    Column("next_attempt_at", UtcDateTime(), nullable=True),
-    Column("lease_owner", String(40), nullable=True),
-    Column("lease_until", UtcDateTime(), nullable=True),
-    Column("last_attempt_at", UtcDateTime(), nullable=True),
-    Column("last_status_code", Integer(), nullable=True),
-    Column("last_error", String(500), nullable=True),
-    Column("delivered_at", UtcDateTime(), nullable=True),
-):
-    events.append_column(_column)
-Index(
-    "ix_events_delivery_status_next_attempt_at", events.c.delivery_status, events.c.next_attempt_at
-)
 
 # The delivery log: one row per attempt (what was sent where, and what came back).
 webhook_attempts = Table(
