@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from chains.errors import ChainError
 
@@ -137,8 +137,12 @@ class ChainSource(Protocol):
     async def aclose(self) -> None: ...
 
 
+@runtime_checkable
 class TransactionLookup(Protocol):
-    """Sources that can check a single transaction (to verify a notification's hint)."""
+    """Sources that can check a single transaction (to verify a notification's hint).
+
+    Both adapters' sources implement it; a source without it gets no hints (its chain is
+    polled)."""
 
     async def locate(self, tx_hash: str, height_hint: int | None = None) -> TxLocation | None:
         """Where the node has ``tx_hash``, or None when it knows no such transaction.
@@ -146,3 +150,11 @@ class TransactionLookup(Protocol):
         ``height_hint`` is the block the hint names; nodes without a transaction index
         find a confirmed transaction only through it."""
         ...
+
+
+@runtime_checkable
+class MempoolHints(Protocol):
+    """Sources that can be told of a mempool transaction to fetch (Bitcoin family: over a
+    metered gateway only the transactions notified are fetched)."""
+
+    def hint(self, txid: str) -> None: ...

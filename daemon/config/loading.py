@@ -16,7 +16,6 @@ from daemon.errors import PaywatchError
 
 _VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 DEFAULT_PATH = "/etc/paywatch/config.yaml"
-_TYPE_TAGS = {"bitcoin", "litecoin", "evm"}
 
 
 class ConfigError(PaywatchError):
@@ -91,19 +90,17 @@ def _interpolate(
 
 
 def _describe(error: Any) -> str:
-    loc = [str(p) for p in error["loc"] if str(p) not in _TYPE_TAGS]
-    # Pydantic names union members and "function-after[...]" wrappers: drop them.
-    loc = [p for p in loc if "[" not in p and not p.startswith("function-")]
+    # Pydantic names "function-after[...]" wrappers and dict keys ("[key]"): drop them.
+    # (A chain's family, the union member, is dropped by daemon.families.registry.)
+    loc = [
+        p for p in (str(p) for p in error["loc"]) if "[" not in p and not p.startswith("function-")
+    ]
     key = ".".join(loc) or "(top level)"
     kind = error["type"]
     if kind == "extra_forbidden":
         return f"{key}: unknown key (check the spelling against config.example.yaml)"
     if kind == "missing":
         return f"{key}: is required"
-    if kind == "union_tag_invalid":
-        return f"{key}.type: must be one of bitcoin, litecoin, evm"
-    if kind == "union_tag_not_found":
-        return f"{key}.type: is required (bitcoin, litecoin or evm)"
     message = str(error["msg"])
     message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     return f"{key}: {message}"

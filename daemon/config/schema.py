@@ -1,10 +1,14 @@
-"""The shape of config.yaml (see config.example.yaml for every key)."""
+"""The shape of config.yaml (see config.example.yaml for every key).
+
+Each chain family's own model (``type: bitcoin`` / ``litecoin``, ``type: evm``) lives in
+its package under :mod:`daemon.families`, which validates ``chains:``.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
 from pydantic import (
     AfterValidator,
@@ -13,6 +17,8 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     field_validator,
     model_validator,
 )
@@ -44,30 +50,6 @@ def _check_symbol(value: str) -> str:
     return value.upper()
 
 
-def _tokens_unique(value: object) -> object:
-    """Refuse token symbols that differ only in case, before they are upper-cased (and one
-    would silently replace the other)."""
-    if isinstance(value, dict):
-        seen: dict[str, str] = {}
-        for key in value:
-            if not isinstance(key, str):
-                continue
-            first = seen.setdefault(key.upper(), key)
-            if first != key:
-                raise ValueError(
-                    f"{first!r} and {key!r} are the same symbol (symbols ignore case); keep one"
-                )
-    return value
-
-
-def _confirmations(value: object) -> int | str:
-    if value == "finalized":
-        return "finalized"
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10000:
-        return value
-    raise ValueError('must be a depth from 0 to 10000 or "finalized"')
-
-
 def _percent(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError("must be a number from 0 to 100, e.g. 0 or 0.5")
@@ -76,25 +58,10 @@ def _percent(value: object) -> str:
     return text
 
 
-def _check_contract(value: str) -> str:
-    if not re.fullmatch(r"0x[0-9a-fA-F]{40}", value):
-        raise ValueError(f"{value[:50]!r} is not a contract address (0x and 40 hex digits)")
-    return value
-
-
 ChainName = Annotated[str, AfterValidator(_check_chain_name)]
 Symbol = Annotated[str, AfterValidator(_check_symbol)]
 
 _LISTEN = re.compile(r"^(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(?P<port>\d{1,5})$")
-KNOWN_NATIVE = {
-    1: ("ETH", 18),
-    5: ("ETH", 18),
-    17000: ("ETH", 18),
-    11155111: ("ETH", 18),
-    31337: ("ETH", 18),
-    137: ("POL", 18),
-    80002: ("POL", 18),
-}
 
 
 class Section(BaseModel):
@@ -154,109 +121,37 @@ class BackendConfig(Section):
         return ([self.url] if self.url else []) + list(self.urls)
 
 
-class NativeAssetConfig(Section):
-    symbol: Symbol
-    decimals: int = Field(default=18, ge=0, le=36)
-    aliases: list[Symbol] = Field(default_factory=list)
-
-
-class TokenConfig(Section):
-    contract: Annotated[str, AfterValidator(_check_contract)]
-    decimals: int = Field(ge=0, le=36)
-
-
-class BitcoinChainConfig(Section):
-    type: Literal["bitcoin", "litecoin"]
-    network: Literal["mainnet", "testnet", "signet", "regtest"] = "mainnet"
-    xpub: str | None = None
-    descriptor: str | None = None
-    address_type: Literal["p2pkh", "p2sh-p2wpkh", "p2wpkh", "p2tr"] | None = None
-    confirmations: int = Field(default=1, ge=0, le=1000)
-    start_height: int | None = Field(default=None, ge=0)
-    # Seconds between blocks (how soon a head that stands still is stale); default: a
-    # table of known chains, else measured from the heads seen.
-    block_time: Duration | None = None
-    backend: BackendConfig = Field(default_factory=BackendConfig)
-
-    @model_validator(mode="after")
-    def _one_key(self) -> BitcoinChainConfig:
-        if (self.xpub is None) == (self.descriptor is None):
-            raise ValueError("give exactly one of xpub or descriptor")
-        if self.type == "litecoin" and self.network == "signet":
-            raise ValueError("litecoin has no signet; use mainnet, testnet or regtest")
-        return self
+class ChainConfig(Protocol):
+    """What the daemon reads of every chain's config, whatever its family. Each family
+    (see :mod:`daemon.families`) has its own model(s), told apart by ``type:``."""
 
     @property
-    def symbol(self) -> str:
-        return "BTC" if self.type == "bitcoin" else "LTC"
-
+    def type(self) -> str: ...
     @property
-    def confirmations_policy(self) -> int | None:
-        return self.confirmations
-
-
-class EvmChainConfig(Section):
-    type: Literal["evm"]
-    chain_id: int = Field(ge=1, le=2**53)
-    xpub: str
-    confirmations: Annotated[int | str, BeforeValidator(_confirmations)] = 12
-    start_height: int | None = Field(default=None, ge=0)
-    # Seconds between blocks (how soon a head that stands still is stale); default: a
-    # table of known chains, else measured from the heads seen.
-    block_time: Duration | None = None
-    # Without a trace API, native coin sent by contracts is found by comparing the
-    # balance of each order's address with what was credited: this long after the
-    # order is made, at its expiry and at the end of its late window (and on demand),
-    # in rounds this often.
-    balance_check_interval: Duration = timedelta(minutes=1)
-    balance_check_after: Duration = timedelta(minutes=1)
-    # Which trace API the node has for coin sent by contracts: auto (asked once), or
-    # none (the balance check covers), trace_block, debug_traceBlockByNumber.
-    trace_api: Literal["auto", "none", "trace_block", "debug_traceBlockByNumber"] = "auto"
-    native: NativeAssetConfig | None = None
-    tokens: Annotated[dict[Symbol, TokenConfig], BeforeValidator(_tokens_unique)] = Field(
-        default_factory=dict
-    )
-    backend: BackendConfig = Field(default_factory=BackendConfig)
-
-    @model_validator(mode="after")
-    def _assets(self) -> EvmChainConfig:
-        if self.native is None:
-            known = KNOWN_NATIVE.get(self.chain_id)
-            if known is None:
-                raise ValueError(
-                    f"chain_id {self.chain_id} is not known: give native: {{symbol, decimals}}"
-                )
-            object.__setattr__(
-                self, "native", NativeAssetConfig(symbol=known[0], decimals=known[1])
-            )
-        native = self.native_asset
-        keys = [
-            ("native.symbol", native.symbol),
-            *((f"native.aliases[{i}]", alias) for i, alias in enumerate(native.aliases)),
-            *((f"tokens.{symbol}", symbol) for symbol in self.tokens),
-        ]
-        first: dict[str, str] = {}
-        for key, symbol in keys:  # every symbol is upper case by now
-            if symbol in first:
-                raise ValueError(
-                    f"{key}: {symbol} is already {first[symbol]} on this chain "
-                    "(symbols ignore case)"
-                )
-            first[symbol] = key
-        return self
-
+    def start_height(self) -> int | None: ...
     @property
-    def native_asset(self) -> NativeAssetConfig:
-        assert self.native is not None  # filled by the validator
-        return self.native
-
+    def block_time(self) -> timedelta | None: ...
     @property
-    def confirmations_policy(self) -> int | None:
-        return None if self.confirmations == "finalized" else int(self.confirmations)
+    def backend(self) -> BackendConfig: ...
+    @property
+    def confirmations_policy(self) -> int | None: ...
+    @property
+    def model_fields_set(self) -> set[str]: ...
 
 
-ChainConfig = Annotated[BitcoinChainConfig | EvmChainConfig, Field(discriminator="type")]
+def _registered_chains(value: object, handler: ValidatorFunctionWrapHandler) -> object:
+    """``chains:`` validated as the families registered now: each entry by the model its
+    ``type:`` names (one discriminated union, built by the registry)."""
+    # Imported here: the families import this module (their models extend its sections).
+    from daemon.families.registry import validate_chains
+
+    return validate_chains(value)
+
+
+if TYPE_CHECKING:
+    Chains = dict[str, ChainConfig]
+else:
+    Chains = Annotated[dict[str, Any], WrapValidator(_registered_chains)]
 
 
 class Config(Section):
@@ -266,7 +161,7 @@ class Config(Section):
     webhooks: WebhooksConfig = Field(default_factory=WebhooksConfig)
     orders: OrdersConfig = Field(default_factory=OrdersConfig)
     tatum: TatumConfig | None = None
-    chains: dict[ChainName, ChainConfig] = Field(default_factory=dict)
+    chains: Chains = Field(default_factory=dict)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "text"] = "auto"
 
@@ -285,3 +180,21 @@ class Config(Section):
                     f"chains.{name}.backend.kind is tatum but there is no tatum: section"
                 )
         return self
+
+
+if TYPE_CHECKING:
+    from daemon.families.bitcoin.config import BitcoinChainConfig as BitcoinChainConfig  # noqa: PLC0414
+    from daemon.families.evm.config import EvmChainConfig as EvmChainConfig  # noqa: PLC0414
+
+
+def __getattr__(name: str) -> object:
+    """The two families' models under their old address (``daemon.config.schema``)."""
+    if name == "BitcoinChainConfig":
+        from daemon.families.bitcoin.config import BitcoinChainConfig
+
+        return BitcoinChainConfig
+    if name == "EvmChainConfig":
+        from daemon.families.evm.config import EvmChainConfig
+
+        return EvmChainConfig
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,7 +10,8 @@ from datetime import datetime
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from daemon.config.schema import BitcoinChainConfig, Config
+from daemon.config.schema import Config
+from daemon.families.registry import family_of
 from daemon.metrics.endpoints import endpoint_label
 from daemon.watching.engine import ChainWatcher
 
@@ -19,13 +20,7 @@ Watchers = Callable[[], Mapping[str, ChainWatcher]]
 
 def configured_assets(config: Config) -> dict[str, list[str]]:
     """Each chain's assets as its payments name them (the symbols of config.yaml)."""
-    assets = {}
-    for name, chain in config.chains.items():
-        if isinstance(chain, BitcoinChainConfig):
-            assets[name] = [chain.symbol]
-        else:
-            assets[name] = [chain.native_asset.symbol, *chain.tokens]
-    return assets
+    return {name: family_of(chain).assets(chain) for name, chain in config.chains.items()}
 
 
 class ChainCollector:

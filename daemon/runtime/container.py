@@ -13,19 +13,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from daemon.cluster.instances import new_instance_id
 from daemon.cluster.leadership import Leadership
 from daemon.config.loading import ConfigError
-from daemon.config.schema import BitcoinChainConfig, ChainConfig, Config
-from daemon.config.tatum import TatumConfig
+from daemon.config.schema import Config
 from daemon.services.orders import OrderService
 from daemon.services.registry import ChainRegistry
 from daemon.storage.database import Database
 from daemon.tatum.hints import Hints
 from daemon.tatum.wiring import build_hints
-from daemon.watching.bitcoin_backend import build_bitcoin_source
 from daemon.watching.engine import ChainWatcher
-from daemon.watching.evm_backend import build_evm_source
 from daemon.watching.hooks import NO_HOOKS
-from daemon.watching.sources import build_watchers
-from daemon.watching.tatum_backend import build_tatum_source
+from daemon.watching.sources import backend_source, build_watchers
 from daemon.webhooks.deliveries import DeliveryLog
 from daemon.webhooks.signing import Signer
 from daemon.webhooks.targets import Targets
@@ -121,7 +117,10 @@ def validate(config: Config) -> ChainRegistry:
         problems += exc.problems
     for name, chain in config.chains.items():
         try:
-            _check_backend(name, chain, config.tatum)
+            # Built as the daemon builds it (nothing connects; the HTTP clients are idle
+            # and dropped), also for a chain the daemon would leave unwatched for want of
+            # a URL: a backend key that cannot work is refused either way.
+            backend_source(name, chain, config.tatum)
         except ConfigError as exc:
             problems += exc.problems
     if config.webhooks.secret is not None:
@@ -132,18 +131,6 @@ def validate(config: Config) -> ChainRegistry:
     if problems or registry is None:
         raise ConfigError(problems)
     return registry
-
-
-def _check_backend(name: str, chain: ChainConfig, tatum: TatumConfig | None) -> None:
-    """The chain's source built as the daemon builds it (nothing connects; the HTTP
-    clients are idle and dropped), also for a chain the daemon would leave unwatched
-    for want of a URL: a backend key that cannot work is refused either way."""
-    if chain.backend.kind == "tatum":
-        build_tatum_source(name, chain, tatum)
-    elif isinstance(chain, BitcoinChainConfig):
-        build_bitcoin_source(name, chain)
-    else:
-        build_evm_source(name, chain)
 
 
 def _database(url: str) -> Database:

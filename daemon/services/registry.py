@@ -1,46 +1,46 @@
 """The configured chains: their address derivers, assets and payment URIs.
 
-The only module of the app that knows which adapter in :mod:`chains` serves
-which config entry.
+Each chain's family (see :mod:`daemon.families`) builds its :class:`ChainInfo`; this
+module only holds them by name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from chains.base import AddressDeriver, KeyFormatError
-from chains.bitcoin.deriver import BitcoinDeriver
-from chains.bitcoin.networks import get_network
-from chains.bitcoin.uri import bip21_uri
-from chains.evm.addresses import parse_address, to_checksum_address
-from chains.evm.deriver import EvmDeriver
-from chains.evm.uri import eip681_native_uri, eip681_token_uri
+from chains.base import AddressDeriver
 from daemon.config.loading import ConfigError
-from daemon.config.schema import BitcoinChainConfig, Config, EvmChainConfig
+from daemon.config.schema import Config
 
 
 @dataclass(frozen=True, slots=True)
 class Asset:
     symbol: str
     decimals: int
-    contract: str | None = None  # EIP-55 address of an ERC-20 token
+    contract: str | None = None  # the token's contract address (EIP-55 on EVM chains)
+
+
+# (address, asset, amount in base units) -> the payment URI a wallet opens
+PaymentUri = Callable[[str, Asset, int], str]
 
 
 @dataclass(frozen=True)
 class ChainInfo:
     name: str
-    kind: str  # bitcoin | litecoin | evm
+    kind: str  # the config's type: bitcoin | litecoin | evm | ...
     deriver: AddressDeriver
     native: Asset
     default_confirmations: int | None  # None: the finalized tag
-    chain_id: int | None = None
-    uri_scheme: str = ""
+    uri: PaymentUri
+    # Whether an order may wait for the node's finalized block (confirmations: finalized)
+    # rather than a depth.
+    finalizes: bool = False
     _assets: Mapping[str, Asset] = field(default_factory=dict)
 
     @property
-    def is_evm(self) -> bool:
-        return self.kind == "evm"
+    def is_evm(self) -> bool:  # until daemon/services/orders.py asks ``finalizes``
+        return self.finalizes
 
     @property
     def assets(self) -> list[Asset]:
@@ -50,12 +50,7 @@ class ChainInfo:
         return self._assets.get(symbol.upper())
 
     def payment_uri(self, address: str, asset: Asset, amount_base: int) -> str:
-        if not self.is_evm:
-            return bip21_uri(self.uri_scheme, address, amount_base)
-        assert self.chain_id is not None
-        if asset.contract is None:
-            return eip681_native_uri(address, self.chain_id, amount_base)
-        return eip681_token_uri(asset.contract, address, self.chain_id, amount_base)
+        return self.uri(address, asset, amount_base)
 
 
 class ChainRegistry:
@@ -64,15 +59,16 @@ class ChainRegistry:
 
     @classmethod
     def from_config(cls, config: Config) -> ChainRegistry:
+        # Imported here: the families build ChainInfo (and import this module).
+        from daemon.families.base import KeyProblem
+        from daemon.families.registry import family_of
+
         problems: list[str] = []
         chains: dict[str, ChainInfo] = {}
         for name, chain in config.chains.items():
             try:
-                if isinstance(chain, BitcoinChainConfig):
-                    chains[name] = _bitcoin(name, chain)
-                else:
-                    chains[name] = _evm(name, chain)
-            except _KeyProblem as exc:
+                chains[name] = family_of(chain).chain(name, chain)
+            except KeyProblem as exc:
                 problems.append(f"chains.{name}.{exc.key}: {exc.message}")
         if problems:
             raise ConfigError(problems)
@@ -86,58 +82,3 @@ class ChainRegistry:
 
     def names(self) -> list[str]:
         return list(self._chains)
-
-
-class _KeyProblem(Exception):
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(message)
-        self.key = key
-        self.message = message
-
-
-def _bitcoin(name: str, chain: BitcoinChainConfig) -> ChainInfo:
-    network = get_network(chain.type, chain.network)
-    key = "xpub" if chain.xpub is not None else "descriptor"
-    try:
-        deriver = BitcoinDeriver.from_config(
-            network, xpub=chain.xpub, descriptor=chain.descriptor, address_type=chain.address_type
-        )
-    except KeyFormatError as exc:
-        raise _KeyProblem(key, str(exc)) from None
-    native = Asset(chain.symbol, 8)
-    return ChainInfo(
-        name=name,
-        kind=chain.type,
-        deriver=deriver,
-        native=native,
-        default_confirmations=chain.confirmations,
-        uri_scheme=network.uri_scheme,
-        _assets={native.symbol: native},
-    )
-
-
-def _evm(name: str, chain: EvmChainConfig) -> ChainInfo:
-    try:
-        deriver = EvmDeriver.from_xpub(chain.xpub)
-    except KeyFormatError as exc:
-        raise _KeyProblem("xpub", str(exc)) from None
-    spec = chain.native_asset
-    native = Asset(spec.symbol.upper(), spec.decimals)
-    assets = {native.symbol: native}
-    for alias in spec.aliases:
-        assets[alias.upper()] = native
-    for symbol, token in chain.tokens.items():
-        try:
-            contract = to_checksum_address(parse_address(token.contract))
-        except KeyFormatError as exc:
-            raise _KeyProblem(f"tokens.{symbol}.contract", str(exc)) from None
-        assets[symbol.upper()] = Asset(symbol.upper(), token.decimals, contract)
-    return ChainInfo(
-        name=name,
-        kind="evm",
-        deriver=deriver,
-        native=native,
-        default_confirmations=chain.confirmations_policy,
-        chain_id=chain.chain_id,
-        _assets=assets,
-    )

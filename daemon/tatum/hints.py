@@ -17,7 +17,7 @@ import contextlib
 import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, or_, select
@@ -28,7 +28,7 @@ from chains.tatum.notification import (
     parse_notification,
     verify,
 )
-from chains.watching import ChainUnavailable, TxLocation
+from chains.watching import ChainUnavailable, TransactionLookup
 from daemon.cluster.notify import announce_nudge
 from daemon.services.errors import Kind, ServiceError, Unauthorized
 from daemon.storage.database import Database
@@ -51,7 +51,7 @@ class HintChain:
 
     name: str
     script_of: Callable[[str], bytes]  # address -> script; ValueError for another format
-    locate: Callable[[str, int | None], Awaitable[TxLocation | None]]
+    lookup: TransactionLookup  # the chain's own source
     nudge: Callable[[], None]
     # Bitcoin family: an unconfirmed payment counts; the source fetches what it is told.
     remember_unconfirmed: Callable[[str], None] | None
@@ -156,7 +156,7 @@ class Hints:
         chain = self.chains[hint.chain]
         note = hint.note
         try:
-            where = await chain.locate(note.tx_id, note.block_number)
+            where = await chain.lookup.locate(note.tx_id, note.block_number)
         except ChainUnavailable as exc:
             log.warning("tatum: cannot check %s on %s: %s", note.tx_id, hint.chain, exc)
             where = None

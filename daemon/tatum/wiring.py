@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from chains.bitcoin.addresses import decode_address
-from chains.bitcoin.networks import get_network
-from chains.bitcoin.source import BitcoinSource
-from chains.evm.addresses import parse_address
-from chains.evm.source import EvmSource
 from chains.tatum.api import TatumApi
 from chains.tatum.networks import TatumNetwork
+from chains.watching import MempoolHints, TransactionLookup
 from daemon.cluster.leadership import Leadership, Term
 from daemon.cluster.leases import JOBS
-from daemon.config.schema import BitcoinChainConfig, Config
+from daemon.config.schema import Config
+from daemon.families.registry import family_of
 from daemon.storage.database import Database
 from daemon.tatum.hints import HintChain, Hints
 from daemon.tatum.keeper import SubscriptionKeeper
 from daemon.watching.engine import ChainWatcher
-from daemon.watching.tatum_backend import tatum_network_of
 
 log = logging.getLogger("paywatch.tatum")
 
@@ -33,7 +28,7 @@ def tatum_networks(config: Config) -> dict[str, TatumNetwork]:
     for name, chain in config.chains.items():
         if chain.backend.kind != "tatum":
             continue
-        network = tatum_network_of(chain)
+        network = family_of(chain).tatum_network(chain)
         if network is not None:
             found[name] = network
     return found
@@ -49,24 +44,19 @@ def build_hints(config: Config, db: Database, watchers: Mapping[str, ChainWatche
     tatum = config.tatum
     if tatum is None or not tatum.notifications or tatum.hmac_secret is None:
         return None
-    chains = {}
+    chains: dict[str, HintChain] = {}
     for name in tatum_networks(config):
         watcher = watchers.get(name)
         chain = config.chains[name]
         source = watcher.source if watcher is not None else None
-        if watcher is None or not isinstance(source, EvmSource | BitcoinSource):
-            continue
-        if isinstance(chain, BitcoinChainConfig):
-            network = get_network(chain.type, chain.network)
-            script_of: Callable[[str], bytes] = functools.partial(decode_address, network=network)
-        else:
-            script_of = parse_address
+        if watcher is None or not isinstance(source, TransactionLookup):
+            continue  # a hint cannot be checked: the chain is polled
         chains[name] = HintChain(
             name=name,
-            script_of=script_of,
-            locate=source.locate,
+            script_of=family_of(chain).script_of(chain),
+            lookup=source,
             nudge=watcher.nudge,
-            remember_unconfirmed=source.hint if isinstance(source, BitcoinSource) else None,
+            remember_unconfirmed=source.hint if isinstance(source, MempoolHints) else None,
         )
     return Hints(db, chains, [tatum.hmac_secret.get_secret_value()])
 

@@ -1,4 +1,5 @@
-"""Config → :class:`chains.bitcoin.source.BitcoinSource` for ``type: bitcoin`` / ``litecoin``.
+"""Config → :class:`chains.bitcoin.source.BitcoinSource` for ``type: bitcoin`` / ``litecoin``,
+over the merchant's own node(s) or over Tatum's RPC gateway.
 
 Nothing connects here: the source opens its HTTP connections and the ZMQ socket on first
 use. Without a URL the node's default RPC port on loopback is used.
@@ -10,19 +11,9 @@ from chains.bitcoin.networks import get_network
 from chains.bitcoin.node_rpc import BitcoinRpc
 from chains.bitcoin.source import BitcoinSource
 from daemon.config.loading import ConfigError
-from daemon.config.schema import BitcoinChainConfig
+from daemon.families.bitcoin.config import BitcoinChainConfig
+from daemon.families.bitcoin.networks import network_facts
 from daemon.watching.hooks import NO_HOOKS, WatchHooks
-
-# Each node's default RPC port, as its own software ships it.
-DEFAULT_RPC_PORTS = {
-    ("bitcoin", "mainnet"): 8332,
-    ("bitcoin", "testnet"): 18332,
-    ("bitcoin", "signet"): 38332,
-    ("bitcoin", "regtest"): 18443,
-    ("litecoin", "mainnet"): 9332,
-    ("litecoin", "testnet"): 19332,
-    ("litecoin", "regtest"): 19443,
-}
 
 
 def build_bitcoin_source(
@@ -42,7 +33,7 @@ def build_bitcoin_source(
         )
     network = get_network(chain.type, chain.network)
     urls = backend.endpoints or [
-        f"http://127.0.0.1:{DEFAULT_RPC_PORTS[(chain.type, chain.network)]}"
+        f"http://127.0.0.1:{network_facts(chain.type, chain.network).rpc_port}"
     ]
     password = backend.password.get_secret_value() if backend.password is not None else None
     nodes = [
@@ -64,4 +55,32 @@ def build_bitcoin_source(
         zmq=backend.zmq,
         block_time=block_time,
         poll_interval=poll,
+    )
+
+
+def bitcoin_gateway_source(
+    name: str,
+    chain: BitcoinChainConfig,
+    urls: list[str],
+    headers: dict[str, str],
+    *,
+    hinted_only: bool,
+    hooks: WatchHooks = NO_HOOKS,
+) -> BitcoinSource:
+    """The source over Tatum's gateway (``headers`` carry the API key).
+
+    A payment counts as made when it is first seen, so the mempool is the earliest
+    evidence of one made in time. Each mempool transaction fetched costs a call: with
+    notifications (``hinted_only``), fetch only those Tatum named (seconds after they are
+    broadcast); without, fetch every new one, as from a node of one's own (one call per
+    transaction entering the mempool), or a payment sent in time but mined after expiry
+    would be judged late by its block."""
+    nodes = [
+        BitcoinRpc(url, headers=headers, observer=hooks.rpc_observer(name, url)) for url in urls
+    ]
+    return BitcoinSource(
+        nodes,
+        network=get_network(chain.type, chain.network),
+        asset=chain.symbol,
+        mempool_hinted_only=hinted_only,
     )

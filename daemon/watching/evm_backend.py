@@ -13,15 +13,11 @@ from chains.endpoints import EndpointPool
 from chains.evm.source import EvmSource, EvmSourceSettings
 from chains.jsonrpc import JsonRpcClient
 from daemon.config.loading import ConfigError
-from daemon.config.schema import EvmChainConfig
+from daemon.families.evm.config import EvmChainConfig
+from daemon.families.evm.networks import DEFAULT_BLOCK_TIME, evm_network
 from daemon.watching.hooks import NO_HOOKS, WatchHooks
 
 DEFAULT_URL = "http://127.0.0.1:8545"
-
-# Seconds between blocks, by chain id: how fast a head must move to count as live
-# (a chain's ``block_time`` overrides it; other chains' is measured).
-BLOCK_TIMES = {1: 12.0, 11155111: 12.0, 17000: 12.0, 137: 2.0, 80002: 2.0, 31337: 1.0}
-DEFAULT_BLOCK_TIME = 12.0
 
 
 def build_evm_source(name: str, chain: EvmChainConfig, hooks: WatchHooks = NO_HOOKS) -> EvmSource:
@@ -65,10 +61,11 @@ def check_http_urls(key: str, urls: list[str]) -> list[str]:
 def evm_source(chain: EvmChainConfig, clients: list[JsonRpcClient], name: str = "") -> EvmSource:
     """The source over these endpoints (a node's, or Tatum's gateway), failing over in order.
 
-    The block time is the chain's ``block_time``, else the table's for its chain id, else
-    measured by the pool from the heads it sees."""
+    The block time is the chain's ``block_time``, else the one known for its chain id
+    (:mod:`daemon.families.evm.networks`), else measured by the pool from the heads it
+    sees."""
     configured = chain.block_time.total_seconds() if chain.block_time is not None else None
-    block_time = configured or BLOCK_TIMES.get(chain.chain_id)
+    block_time = configured or evm_network(chain.chain_id).block_time
     poll = chain.backend.poll_interval.total_seconds()
     pool = EndpointPool(
         clients,
@@ -85,3 +82,22 @@ def evm_source(chain: EvmChainConfig, clients: list[JsonRpcClient], name: str = 
         trace_api=chain.trace_api,
     )
     return EvmSource(pool, settings, ws_url=chain.backend.ws_url, poll_interval=poll)
+
+
+def evm_gateway_source(
+    name: str,
+    chain: EvmChainConfig,
+    urls: list[str],
+    headers: dict[str, str],
+    hooks: WatchHooks = NO_HOOKS,
+) -> EvmSource:
+    """The source over Tatum's gateway (``headers`` carry the API key)."""
+    key = f"chains.{name}.backend"
+    if chain.backend.ws_url is not None and not chain.backend.ws_url.startswith(
+        ("ws://", "wss://")
+    ):
+        raise ConfigError([f"{key}.ws_url: a ws:// or wss:// URL is needed"])
+    clients = [
+        JsonRpcClient(url, headers=headers, observer=hooks.rpc_observer(name, url)) for url in urls
+    ]
+    return evm_source(chain, clients)

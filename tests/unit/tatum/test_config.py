@@ -9,9 +9,11 @@ import pytest
 
 from chains.bitcoin.source import BitcoinSource
 from chains.evm.source import EvmSource
-from chains.tatum.networks import TatumNetwork, bitcoin_network, evm_network
+from chains.tatum.networks import TatumNetwork
 from daemon.config.loading import ConfigError
 from daemon.config.schema import Config
+from daemon.families.bitcoin.networks import network_facts
+from daemon.families.evm.networks import evm_network
 from daemon.watching.sources import build_source
 from tests.support.keys import ETH_XPUB, LTC_ZPUB
 
@@ -52,10 +54,10 @@ def test_a_configured_url_overrides_it_and_bitcoin_chains_use_the_bitcoin_adapte
 
 
 def test_the_networks_tatum_serves() -> None:
-    assert evm_network(1) == TatumNetwork("ETH", False, "ethereum-mainnet")
-    assert evm_network(137) == TatumNetwork("MATIC", False, "polygon-mainnet")
-    assert evm_network(31337) is None
-    regtest = bitcoin_network("litecoin", "regtest")
+    assert evm_network(1).tatum == TatumNetwork("ETH", False, "ethereum-mainnet")
+    assert evm_network(137).tatum == TatumNetwork("MATIC", False, "polygon-mainnet")
+    assert evm_network(31337).tatum is None
+    regtest = network_facts("litecoin", "regtest").tatum
     assert regtest == TatumNetwork("LTC", True, None)
     assert regtest.gateway_url is None
 
