@@ -9,6 +9,7 @@ one place only, the API's table in ``daemon.api.errors``: a service error carrie
 
     PaywatchError
     ├── ConfigError                    daemon.config.loading: the config cannot be used
+    ├── KeyProblem                     daemon.families.base: a chain's key (a ConfigError line)
     ├── DomainError (ValueError)       daemon.domain: a rule of the order model refused
     │   ├── AmountError                   an amount that is not one (money)
     │   └── TransitionError               a move the transition table does not have (states)
@@ -22,7 +23,8 @@ one place only, the API's table in ``daemon.api.errors``: a service error carrie
     │   ├── BadNotification               malformed: not a Tatum notification (daemon.tatum)
     │   └── NodeUnavailable               unavailable: the chain's node did not answer
     ├── StorageError                   daemon.storage and the rows the services write
-    │   └── StaleOrder                    a change made from a stale row (rolled back)
+    │   ├── StaleOrder                    a change made from a stale row (rolled back)
+    │   └── NoUnitOfWork                  on_commit outside a unit of work (after_commit)
     ├── ClusterError                   daemon.cluster
     │   ├── Deposed                       the lease is no longer ours (rolled back)
     │   └── AlreadyRunning                another daemon holds the SQLite file

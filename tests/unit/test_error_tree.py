@@ -8,6 +8,8 @@ import importlib
 from collections.abc import Iterator
 from pathlib import Path
 
+import chains.errors
+import daemon.errors
 from chains.errors import ChainError
 from daemon.api.errors import STATUS, BadJson
 from daemon.api.params import PayloadTooLarge
@@ -66,10 +68,16 @@ def test_every_chains_error_derives_from_chain_error() -> None:
 def test_every_daemon_error_derives_from_paywatch_error() -> None:
     found = list(exception_classes("daemon"))
     assert len(found) >= 30
-    stray = [
-        f"{c.__module__}.{c.__qualname__}" for c in found if not issubclass(c, PaywatchError)
-    ]
+    stray = [f"{c.__module__}.{c.__qualname__}" for c in found if not issubclass(c, PaywatchError)]
     assert not stray, f"derive these from daemon.errors.PaywatchError: {stray}"
+
+
+def test_the_drawn_trees_name_every_error() -> None:
+    """The trees in chains/errors.py and daemon/errors.py are kept up to date."""
+    for package, module in (("chains", chains.errors), ("daemon", daemon.errors)):
+        drawn = module.__doc__ or ""
+        missing = [c.__name__ for c in exception_classes(package) if c.__name__ not in drawn]
+        assert not missing, f"draw these in {module.__name__}: {missing}"
 
 
 def test_the_api_table_gives_every_kind_a_status() -> None:
