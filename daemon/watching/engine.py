@@ -23,10 +23,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Connection
 
+from chains.waiting import wait_for_any
 from chains.watching import BlockHeader, ChainSource, ChainUnavailable, ScannedBlock
 from daemon.cluster.fence import Fence
 from daemon.errors import WatchError
@@ -295,27 +295,7 @@ class ChainWatcher:
                 if failing is not None:
                     log.info("chain %s: the node answers again", self.chain)
                 failing = None
+            # Until the source has news (at most a poll interval), a nudge, or ``stop``.
             # A failing watcher ignores nudges (a flood of notifications must not hammer it).
-            nudged = None if failing is not None else self._nudged
-            await _until_news(self.source, stop, self.settings.poll_interval, nudged)
-
-
-async def _until_news(
-    source: ChainSource,
-    stop: asyncio.Event,
-    poll: float,
-    nudged: asyncio.Event | None,
-) -> None:
-    """Until the source has news (at most ``poll`` seconds), a nudge, or ``stop``."""
-    tasks: list[asyncio.Future[Any]] = [
-        asyncio.ensure_future(stop.wait()),
-        asyncio.ensure_future(source.wait_for_news(poll)),
-    ]
-    if nudged is not None:
-        tasks.append(asyncio.ensure_future(nudged.wait()))
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+            news = self.source.wait_for_news(self.settings.poll_interval)
+            await wait_for_any(stop, news, *(() if failing is not None else (self._nudged,)))
