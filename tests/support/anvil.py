@@ -24,6 +24,9 @@ from typing import Any
 
 import httpx
 
+from chains.evm.extraction import header_of
+from chains.watching import BlockHeader
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "evm"
 # The default anvil accounts (the "test test ... junk" mnemonic), all funded.
@@ -136,6 +139,11 @@ class Anvil:
 
     def height(self) -> int:
         return int(self.rpc("eth_blockNumber"), 16)
+
+    def header(self, height: int | None = None) -> BlockHeader:
+        """The block at ``height`` (the latest by default), as the EVM source reads it."""
+        tag = "latest" if height is None else hex(height)
+        return header_of(self.rpc("eth_getBlockByNumber", tag, False))
 
     def mine(self, blocks: int = 1) -> None:
         self.rpc("anvil_mine", hex(blocks))

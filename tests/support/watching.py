@@ -9,9 +9,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection, delete, insert
+
+from chains.watching import BlockHeader
 from daemon.config.loading import parse_config
 from daemon.runtime.container import Container, build
 from daemon.storage.migrations import upgrade
+from daemon.storage.tables import chain_blocks, chain_cursors
 from daemon.watching.engine import ChainWatcher, WatcherSettings
 from daemon.watching.sources import build_source
 from tests.support.clock import ManualClock
@@ -43,3 +47,33 @@ def chain_watcher(container: Container, chain: str, **settings: Any) -> ChainWat
         clock=container.clock,
         settings=WatcherSettings(**settings),
     )
+
+
+def processed(
+    container: Container, chain: str, head: BlockHeader, *, block_row: bool = True
+) -> None:
+    """Stand in for the watcher having processed up to ``head``: the chain's cursor
+    there and, with ``block_row``, the block's row (as the watcher writes them),
+    replacing the chain's earlier cursor and block rows."""
+
+    def move(conn: Connection) -> None:
+        conn.execute(delete(chain_cursors).where(chain_cursors.c.chain == chain))
+        conn.execute(delete(chain_blocks).where(chain_blocks.c.chain == chain))
+        now = container.clock()
+        conn.execute(
+            insert(chain_cursors).values(
+                chain=chain, height=head.height, hash=head.hash, updated_at=now
+            )
+        )
+        if block_row:
+            conn.execute(
+                insert(chain_blocks).values(
+                    chain=chain,
+                    height=head.height,
+                    hash=head.hash,
+                    parent_hash=head.parent_hash,
+                    timestamp=head.timestamp,
+                )
+            )
+
+    container.db.write(move)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import select
 
 from daemon.domain.payments import Transfer, TransferKey
 from daemon.services.order_changes import Observation
 from daemon.services.order_records import load_order
 from daemon.services.orders import NewOrder
-from daemon.storage.tables import chain_blocks, chain_cursors, transfers
+from daemon.storage.tables import transfers
 from daemon.watching.balance_check import BalanceCheck, balance_key
 from tests.integration.conftest import ContainerFactory
 from tests.integration.evm.conftest import Contracts, SourceFactory
 from tests.support.anvil import Anvil, call_data
+from tests.support.watching import processed
 
 ETHER = 10**18
 
@@ -31,18 +32,9 @@ def test_balance_check_credits_untraced_coin_once(
     view = c.db.write(lambda conn: c.orders.create(conn, eth, c.clock())).view
     address, script = view["address"], bytes.fromhex(view["address"][2:])
     fwd = anvil.send(contracts.forwarder, ETHER, data=call_data("forward(address)", address))
-    height = anvil.height()
-    block_hash = anvil.rpc("eth_getBlockByNumber", hex(height), False)["hash"]
-
-    def cursor_at(conn: Connection) -> None:
-        now = c.clock()
-        conn.execute(
-            insert(chain_cursors).values(
-                chain="eth", height=height, hash=block_hash, updated_at=now
-            )
-        )
-
-    c.db.write(cursor_at)
+    head = anvil.header()
+    height, block_hash = head.height, head.hash
+    processed(c, "eth", head, block_row=False)
     source = make_source([anvil.url], trace_api="none")
     check = BalanceCheck("eth", source, c.db, c.orders.changes, c.clock, native_symbol="ETH")
 
@@ -92,26 +84,6 @@ def test_balance_check_skips_swept_addresses_and_waits_for_the_watcher(
     anvil.rpc("anvil_setBalance", view["address"], hex(ETHER))
     anvil.rpc("anvil_setNonce", view["address"], "0x1")  # the merchant swept it once
     anvil.mine()
-    height = anvil.height()
-    header = anvil.rpc("eth_getBlockByNumber", hex(height), False)
-
-    def cursor_at(conn: Connection) -> None:
-        now = c.clock()
-        conn.execute(
-            insert(chain_cursors).values(
-                chain="eth", height=height, hash=header["hash"], updated_at=now
-            )
-        )
-        conn.execute(
-            insert(chain_blocks).values(
-                chain="eth",
-                height=height,
-                hash=header["hash"],
-                parent_hash=header["parentHash"],
-                timestamp=int(header["timestamp"], 16),
-            )
-        )
-
-    c.db.write(cursor_at)
+    processed(c, "eth", anvil.header())
     result = loop.run_until_complete(check.run_once())
     assert (result.checked, result.swept, result.changed) == (1, [view["id"]], [])

@@ -6,25 +6,19 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, delete, insert
-
 from daemon.domain.payments import Transfer
 from daemon.services.order_changes import Observation
 from daemon.services.order_records import load_order
 from daemon.services.orders import NewOrder
-from daemon.storage.tables import chain_cursors
 from daemon.watching.balance_check import BalanceCheck, balance_key
 from tests.integration.conftest import ContainerFactory
 from tests.integration.evm.conftest import Contracts, SourceFactory
 from tests.support.anvil import Anvil, call_data
 from tests.support.clock import ManualClock
 from tests.support.events import event_types
+from tests.support.watching import processed
 
 ETHER = 10**18
-
-
-def block_time(anvil: Anvil, height: int) -> int:
-    return int(anvil.rpc("eth_getBlockByNumber", hex(height), False)["timestamp"], 16)
 
 
 def test_coin_sent_by_a_contract_in_time_is_not_late_when_the_check_runs_after_expiry(
@@ -35,7 +29,7 @@ def test_coin_sent_by_a_contract_in_time_is_not_late_when_the_check_runs_after_e
     loop: asyncio.AbstractEventLoop,
 ) -> None:
     # The daemon's clock starts at the chain's time, so block times and the clock agree.
-    start = block_time(anvil, anvil.height())
+    start = anvil.header().timestamp
     clock = ManualClock(datetime.fromtimestamp(start, UTC))
     c = make_container(clock=clock)
     eth = NewOrder(order_id="D-1", chain="eth", asset="ETH", amount="1")
@@ -44,21 +38,8 @@ def test_coin_sent_by_a_contract_in_time_is_not_late_when_the_check_runs_after_e
     source = make_source([anvil.url], trace_api="none")
     check = BalanceCheck("eth", source, c.db, c.orders.changes, clock, native_symbol="ETH")
 
-    def cursor_at(height: int) -> None:
-        block_hash = anvil.rpc("eth_getBlockByNumber", hex(height), False)["hash"]
-
-        def move(conn: Connection) -> None:
-            conn.execute(delete(chain_cursors).where(chain_cursors.c.chain == "eth"))
-            conn.execute(
-                insert(chain_cursors).values(
-                    chain="eth", height=height, hash=block_hash, updated_at=clock()
-                )
-            )
-
-        c.db.write(move)
-
     anvil.mine(3)
-    cursor_at(anvil.height())
+    processed(c, "eth", anvil.header(), block_row=False)
     assert loop.run_until_complete(check.run_once()).changed == []  # a round: nothing yet
 
     anvil.mine(5)
@@ -66,9 +47,9 @@ def test_coin_sent_by_a_contract_in_time_is_not_late_when_the_check_runs_after_e
     anvil.send(contracts.forwarder, ETHER, data=call_data("forward(address)", address))
     paid_at = anvil.height()
     anvil.rpc("anvil_mine", hex(40), hex(60))  # 40 more blocks, a minute apart
-    head = anvil.height()
-    assert block_time(anvil, head) > start + 15 * 60
-    cursor_at(head)
+    head = anvil.header()
+    assert head.timestamp > start + 15 * 60
+    processed(c, "eth", head, block_row=False)
     clock.advance(minutes=45)  # the check runs long after the order expired
 
     result = loop.run_until_complete(check.run_once())
@@ -77,7 +58,7 @@ def test_coin_sent_by_a_contract_in_time_is_not_late_when_the_check_runs_after_e
     confirmed = Transfer(balance_key(address), ETHER, clock(), confirmations=12)
     c.db.write(
         lambda conn: c.orders.changes.record(
-            conn, [Observation("eth", script, "ETH", confirmed, head, None)], clock()
+            conn, [Observation("eth", script, "ETH", confirmed, head.height, None)], clock()
         )
     )
 
@@ -86,5 +67,5 @@ def test_coin_sent_by_a_contract_in_time_is_not_late_when_the_check_runs_after_e
     assert (order.status, order.exception, order.received_base) == ("paid", "none", ETHER)
     got = c.db.read(lambda conn: c.orders.get(conn, view["id"]))
     seen = datetime.fromisoformat(got["payments"][0]["seen_at"].replace("Z", "+00:00"))
-    assert seen == datetime.fromtimestamp(block_time(anvil, paid_at), UTC)
+    assert seen == datetime.fromtimestamp(anvil.header(paid_at).timestamp, UTC)
     assert "order.paid_late" not in c.db.read(lambda conn: event_types(conn, order))
