@@ -28,6 +28,7 @@ from chains.tatum.notification import (
     parse_notification,
     verify,
 )
+from chains.waiting import wait_for_any
 from chains.watching import ChainUnavailable, TransactionLookup
 from daemon.cluster.notify import announce_nudge
 from daemon.services.errors import Kind, ServiceError, Unauthorized
@@ -141,9 +142,7 @@ class Hints:
         """Check queued hints on chain until ``stop``."""
         while not stop.is_set():
             getter = asyncio.ensure_future(self.queue.get())
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait([getter, stopper], return_when=asyncio.FIRST_COMPLETED)
-            stopper.cancel()
+            await wait_for_any(stop, getter)
             if not getter.done():
                 getter.cancel()
                 break
