@@ -18,7 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from daemon.storage.types import Amount, UtcDateTime
+from daemon.storage.types import Amount, Seq, UtcDateTime
 
 metadata = MetaData(
     naming_convention={
@@ -53,7 +53,7 @@ address_counters = Table(
 orders = Table(
     "orders",
     metadata,
-    Column("seq", Integer(), primary_key=True, autoincrement=True),
+    Column("seq", Seq(), primary_key=True, autoincrement=True),
     Column("id", String(40), nullable=False, unique=True),
     Column("order_id", String(200), nullable=False, index=True),
     Column("chain", String(32), nullable=False),
@@ -95,8 +95,8 @@ orders = Table(
 transfers = Table(
     "transfers",
     metadata,
-    Column("seq", Integer(), primary_key=True, autoincrement=True),
-    Column("order_seq", Integer(), ForeignKey("orders.seq"), nullable=False, index=True),
+    Column("seq", Seq(), primary_key=True, autoincrement=True),
+    Column("order_seq", Seq(), ForeignKey("orders.seq"), nullable=False, index=True),
     Column("chain", String(32), nullable=False),
     Column("tx_hash", String(100), nullable=False),
     Column("output_index", Integer(), nullable=False),
@@ -124,9 +124,9 @@ transfers = Table(
 events = Table(
     "events",
     metadata,
-    Column("seq", Integer(), primary_key=True, autoincrement=True),
+    Column("seq", Seq(), primary_key=True, autoincrement=True),
     Column("id", String(40), nullable=False, unique=True),
-    Column("order_seq", Integer(), ForeignKey("orders.seq"), nullable=False, index=True),
+    Column("order_seq", Seq(), ForeignKey("orders.seq"), nullable=False, index=True),
     Column("type", String(40), nullable=False),
     Column("payload", Text(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
@@ -173,8 +173,8 @@ Index("ix_transfers_chain_block_height", transfers.c.chain, transfers.c.block_he
 webhook_attempts = Table(
     "webhook_attempts",
     metadata,
-    Column("seq", Integer(), primary_key=True, autoincrement=True),
-    Column("event_seq", Integer(), ForeignKey("events.seq"), nullable=False, index=True),
+    Column("seq", Seq(), primary_key=True, autoincrement=True),
+    Column("event_seq", Seq(), ForeignKey("events.seq"), nullable=False, index=True),
     Column("attempt", Integer(), nullable=False),
     Column("attempted_at", UtcDateTime(), nullable=False),
     Column("target_url", String(2048), nullable=False),
@@ -209,7 +209,7 @@ webhook_endpoints = Table(
     Column("failing_since", UtcDateTime(), nullable=True, index=True),
     Column("next_probe_at", UtcDateTime(), nullable=True),
     Column("failures", Integer(), nullable=False),  # failed attempts since the last 2xx
-    Column("last_failed_seq", Integer(), nullable=True),  # the event that failed last
+    Column("last_failed_seq", Seq(), nullable=True),  # the event that failed last
     Column("last_success_at", UtcDateTime(), nullable=True),
     Column("last_failure_at", UtcDateTime(), nullable=True),
     Column("last_status_code", Integer(), nullable=True),

@@ -6,9 +6,16 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, Numeric, Text
+from sqlalchemy import BigInteger, DateTime, Integer, Numeric, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
+
+
+def Seq() -> TypeEngine[int]:
+    """A row number: 64-bit everywhere (int4 would run out after 2**31 events, about
+    six weeks at 50 million a day). SQLite's INTEGER primary key is already 64-bit and
+    is the rowid only when declared INTEGER, so it stays that there."""
+    return BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Amount(TypeDecorator[int]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from daemon.config.loading import parse_config
 from daemon.domain.states import OrderStatus
@@ -51,5 +51,29 @@ def test_lower_case_symbols_are_upper_cased_and_then_count(make_database_url: Db
             after = container.orders.changes.refresh(conn, record, T0 + timedelta(minutes=5))
         assert after.received_base == 5
         assert after.status is OrderStatus.PAID
+    finally:
+        container.close()
+
+
+def test_row_numbers_are_64_bit(make_database_url: DbFactory) -> None:
+    """Migration 0009: every `seq` (and what points at one) holds more than 2**31 rows'
+    numbers, its sequence included; a row numbered past int4 goes in."""
+    container = build(parse_config(config_yaml(make_database_url())), clock=ManualClock())
+    db = container.db
+    try:
+        upgrade(db.engine)
+        with db.transaction() as conn:
+            big = _order(9, "eth") | {"seq": 2**31 + 5, "id": "ord_big", "order_id": "big"}
+            conn.execute(insert(orders), [big])
+            conn.execute(insert(transfers), [_transfer(2**31 + 5, "eth", "0x" + "cd" * 32, 0)])
+            if conn.dialect.name == "postgresql":
+                for sequence in ("orders_seq_seq", "events_seq_seq", "transfers_seq_seq"):
+                    top = conn.execute(
+                        text("SELECT max_value FROM pg_sequences WHERE sequencename = :s"),
+                        {"s": sequence},
+                    ).scalar_one()
+                    assert top > 2**31, sequence
+            seqs = conn.execute(select(transfers.c.order_seq)).scalars().all()
+        assert seqs == [2**31 + 5]
     finally:
         container.close()
