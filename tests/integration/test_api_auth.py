@@ -39,6 +39,19 @@ def api(make_container: ContainerFactory) -> Iterator[RunningApi]:
         yield running
 
 
+@pytest.fixture
+def looked_up(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The hosts the daemon resolves (for callback URLs), each answered 127.0.0.1."""
+    hosts: list[str] = []
+
+    async def resolver(host: str, port: int) -> list[str]:
+        hosts.append(host)
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr("daemon.webhooks.targets.system_resolver", resolver)
+    return hosts
+
+
 def keyed_routes(api: RunningApi) -> list[tuple[str, str]]:
     """(method, concrete path) of every route the app serves that is not PUBLIC."""
     found = []
@@ -81,16 +94,7 @@ def counts(api: RunningApi) -> tuple[int, int, int]:
     return api.container.db.read(count)
 
 
-def test_every_keyed_route_refuses_a_bad_key_first(
-    api: RunningApi, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    looked_up: list[str] = []
-
-    async def resolver(host: str, port: int) -> list[str]:
-        looked_up.append(host)
-        return ["127.0.0.1"]
-
-    monkeypatch.setattr("daemon.webhooks.targets.system_resolver", resolver)
+def test_every_keyed_route_refuses_a_bad_key_first(api: RunningApi, looked_up: list[str]) -> None:
     routes = keyed_routes(api)
     assert ("POST", "/v1/orders") in routes
     assert ("POST", "/v1/webhooks/deliveries/ord_0000000000000000/redeliver") in routes
@@ -114,15 +118,8 @@ def test_every_keyed_route_refuses_a_bad_key_first(
 
 
 def test_an_unknown_key_with_a_callback_url_gets_401_and_no_lookup(
-    api: RunningApi, monkeypatch: pytest.MonkeyPatch
+    api: RunningApi, looked_up: list[str]
 ) -> None:
-    looked_up: list[str] = []
-
-    async def resolver(host: str, port: int) -> list[str]:
-        looked_up.append(host)
-        return ["127.0.0.1"]
-
-    monkeypatch.setattr("daemon.webhooks.targets.system_resolver", resolver)
     body = {
         "order_id": "probe",
         "chain": "btc",
