@@ -10,7 +10,8 @@ import json
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -69,6 +70,22 @@ class Outage:
     def delivered(self) -> list[Hit]:
         with self.lock:
             return [h for h in self.hits if h.status == 200]
+
+
+@asynccontextmanager
+async def dispatcher_running(shop: Shop) -> AsyncIterator[None]:
+    """The shop's dispatcher running on its own while the block runs, woken by each
+    commit as the daemon wires it; stopped (and awaited) afterwards."""
+    stop = asyncio.Event()
+    async with shop.dispatching() as dispatcher:
+        shop.container.db.add_commit_listener(dispatcher.wake)
+        running = asyncio.create_task(dispatcher.run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await running
+            shop.container.db.remove_commit_listener(dispatcher.wake)
 
 
 def check_order_and_completeness(shop: Shop, store: Outage) -> None:
@@ -174,27 +191,19 @@ def test_a_thirty_second_outage_in_real_time(make_shop: ShopFactory) -> None:
         store.clock = shop.clock
 
         async def scenario() -> None:
-            stop = asyncio.Event()
-            async with shop.dispatching() as dispatcher:
-                shop.container.db.add_commit_listener(dispatcher.wake)
-                running = asyncio.create_task(dispatcher.run(stop))
-                try:
-                    for n in range(4):
-                        await shop.order_async(f"R-{n}", cancel=True)
-                    deadline = time.monotonic() + 80
-                    while not store.hits:
-                        await asyncio.sleep(0.05)
-                    first_failure = store.hits[0].wall
-                    while time.monotonic() < first_failure + 30:
-                        await asyncio.sleep(0.05)
-                    store.recover()
-                    while len(store.delivered()) < 8:
-                        assert time.monotonic() < deadline, "the backlog was not delivered"
-                        await asyncio.sleep(0.05)
-                finally:
-                    stop.set()
-                    await running
-                    shop.container.db.remove_commit_listener(dispatcher.wake)
+            async with dispatcher_running(shop):
+                for n in range(4):
+                    await shop.order_async(f"R-{n}", cancel=True)
+                deadline = time.monotonic() + 80
+                while not store.hits:
+                    await asyncio.sleep(0.05)
+                first_failure = store.hits[0].wall
+                while time.monotonic() < first_failure + 30:
+                    await asyncio.sleep(0.05)
+                store.recover()
+                while len(store.delivered()) < 8:
+                    assert time.monotonic() < deadline, "the backlog was not delivered"
+                    await asyncio.sleep(0.05)
 
         asyncio.run(scenario())
         assert store.up_at is not None
@@ -228,25 +237,17 @@ def test_a_store_down_or_hanging_never_delays_another(make_shop: ShopFactory, tr
         written: dict[str, float] = {}
 
         async def scenario() -> None:
-            stop = asyncio.Event()
-            async with shop.dispatching() as dispatcher:
-                shop.container.db.add_commit_listener(dispatcher.wake)
-                running = asyncio.create_task(dispatcher.run(stop))
-                try:
-                    for n in range(15):  # over ~6 s: the troubled store fails meanwhile
-                        await shop.order_async(f"T-{n}")
-                        started = time.monotonic()
-                        order = await shop.order_async(f"L-{n}", callback_url=live.url)
-                        written[order["id"]] = started
-                        await asyncio.sleep(0.4)
-                    deadline = time.monotonic() + 20
-                    while len(arrived) < 15:
-                        assert time.monotonic() < deadline, "the live store's webhooks"
-                        await asyncio.sleep(0.02)
-                finally:
-                    stop.set()
-                    await running
-                    shop.container.db.remove_commit_listener(dispatcher.wake)
+            async with dispatcher_running(shop):
+                for n in range(15):  # over ~6 s: the troubled store fails meanwhile
+                    await shop.order_async(f"T-{n}")
+                    started = time.monotonic()
+                    order = await shop.order_async(f"L-{n}", callback_url=live.url)
+                    written[order["id"]] = started
+                    await asyncio.sleep(0.4)
+                deadline = time.monotonic() + 20
+                while len(arrived) < 15:
+                    assert time.monotonic() < deadline, "the live store's webhooks"
+                    await asyncio.sleep(0.02)
 
         asyncio.run(scenario())
         order_of_event = {r.id: r.order_seq for r in shop.deliveries()}
