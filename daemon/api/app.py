@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from daemon.api.auth import api_key_id, requires_key
+from daemon.api.auth import Handler, api_key_id, requires_key
 from daemon.api.errors import install_error_handlers
 from daemon.api.openapi import openapi_document
 from daemon.api.params import header_text, json_body, query_choice, query_int, query_text
@@ -25,6 +25,7 @@ from daemon.cluster.status import cluster_view
 from daemon.runtime.container import Container
 from daemon.services import json_codec
 from daemon.services.errors import NotFound
+from daemon.services.order_shape import Order
 from daemon.services.orders import OrderPage
 from daemon.services.request_checks import check_callback_url
 from daemon.watching.balance_schedule import refresh_order
@@ -92,7 +93,7 @@ class OrderRoutes:
     async def get_order(self, request: Request) -> Response:
         order = request.path_params["id"]
 
-        def view(conn: Connection) -> dict[str, Any]:
+        def view(conn: Connection) -> Order:
             return self.service.get(conn, order)
 
         return json_response(await self.db.run_read(view))
@@ -100,7 +101,7 @@ class OrderRoutes:
     async def cancel_order(self, request: Request) -> Response:
         order, now = request.path_params["id"], self.clock()
 
-        def cancel(conn: Connection) -> dict[str, Any]:
+        def cancel(conn: Connection) -> Order:
             return self.service.cancel(conn, order, now)
 
         return json_response(await self.db.run(cancel))
@@ -176,17 +177,35 @@ class OrderRoutes:
         return json_response(body, 200 if ready else 503)
 
 
+def by_method(**handlers: Handler) -> Handler:
+    """One endpoint for a path that several methods take (HEAD as GET)."""
+
+    async def dispatch(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await handlers[method](request)
+
+    return dispatch
+
+
 def create_app(container: Container) -> Starlette:
     handlers = OrderRoutes(container)
-    spec = openapi_document()
+    tatum = tatum_routes(container)  # none when Tatum notifications are off
+    spec: list[bytes] = []  # built on first request (order_id's pattern takes a moment)
 
     async def openapi(request: Request) -> Response:
-        return json_response(spec)
+        if not spec:
+            document = openapi_document(container.orders.registry, tatum=bool(tatum))
+            spec.append(json_codec.dumps_bytes(document))
+        return Response(spec[0], media_type="application/json")
 
     keyed = functools.partial(requires_key, container.db)
     routes = [
-        Route("/v1/orders", keyed(handlers.create_order), methods=["POST"]),
-        Route("/v1/orders", keyed(handlers.list_orders), methods=["GET"]),
+        # One route per path, so a 405's Allow names every method the path takes.
+        Route(
+            "/v1/orders",
+            by_method(GET=keyed(handlers.list_orders), POST=keyed(handlers.create_order)),
+            methods=["GET", "POST"],
+        ),
         Route("/v1/orders/{id}", keyed(handlers.get_order), methods=["GET"]),
         Route("/v1/orders/{id}/cancel", keyed(handlers.cancel_order), methods=["POST"]),
         Route("/v1/orders/{id}/refresh", keyed(handlers.refresh_order), methods=["POST"]),
@@ -197,7 +216,7 @@ def create_app(container: Container) -> Starlette:
         Route("/readyz", handlers.readyz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         *delivery_routes(container),
-        *tatum_routes(container),
+        *tatum,
     ]
     app = Starlette(routes=routes)
     install_error_handlers(app)

@@ -1,4 +1,6 @@
-"""The OpenAPI 3.1 document, built from the same pydantic models the API uses."""
+"""The OpenAPI 3.1 document of this daemon: the request models the API parses, the
+order's shape its views are typed by (daemon.services.order_shape), and this config's
+chains, assets and routes."""
 
 from __future__ import annotations
 
@@ -6,9 +8,20 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from daemon.api.schemas import STATUSES, CreateOrderBody, ErrorBody, Order, OrderList
+from daemon.api.order_request import create_order_schema
+from daemon.api.params import QUERY_TEXT
+from daemon.api.schemas import STATUSES, ErrorBody
 from daemon.api.tatum import tatum_paths
 from daemon.api.webhooks import delivery_paths
+from daemon.domain.states import EventType
+from daemon.services.cursors import cursor_schema
+from daemon.services.order_shape import Order, OrderEvent, OrderList, shape_schemas
+from daemon.services.registry import ChainRegistry
+
+REF = "#/components/schemas/{model}"
+# 1 to 255 printable characters (of the Latin-1 a header carries), no blank at either end.
+_PRINTABLE = "!-~\u00a1-\u00ac\u00ae-\u00ff"
+IDEMPOTENCY_KEY = f"^[{_PRINTABLE}](?:[ {_PRINTABLE}]{{0,253}}[{_PRINTABLE}])?$"
 
 _ERROR_TEXT = {
     400: "Malformed request (e.g. not JSON)",
@@ -26,7 +39,7 @@ class _Schemas:
         self.found: dict[str, Any] = {}
 
     def ref(self, model: type[BaseModel]) -> dict[str, str]:
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schema = model.model_json_schema(ref_template=REF)
         self.found.update(schema.pop("$defs", {}))
         self.found[model.__name__] = schema
         return {"$ref": f"#/components/schemas/{model.__name__}"}
@@ -34,6 +47,10 @@ class _Schemas:
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _text(max_length: int) -> dict[str, Any]:
+    return {"type": "string", "maxLength": max_length, "pattern": QUERY_TEXT}
 
 
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -46,14 +63,19 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
     }
 
 
-def openapi_document() -> dict[str, Any]:
+def openapi_document(registry: ChainRegistry, *, tatum: bool) -> dict[str, Any]:
+    """The document for these chains; the Tatum route only when its notifications are on."""
     schemas = _Schemas()
     error = schemas.ref(ErrorBody)
 
     def errors(*codes: int) -> dict[str, Any]:
         return {str(c): _json(error, _ERROR_TEXT[c]) for c in codes}
 
-    order = schemas.ref(Order)
+    (order, order_list, event), shapes = shape_schemas(
+        Order, OrderList, OrderEvent, ref_template=REF
+    )
+    schemas.found.update(shapes)
+    schemas.found["CreateOrderBody"] = create_order_schema(registry)
     order_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
     image = {"200": {"description": "QR code of the payment URI", "content": {}}}
     paths: dict[str, Any] = {
@@ -66,14 +88,18 @@ def openapi_document() -> dict[str, Any]:
                         "name": "Idempotency-Key",
                         "in": "header",
                         "required": False,
-                        "schema": {"type": "string", "maxLength": 255},
+                        "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY},
                         "description": "A retry with the same key returns the first order "
                         "(Idempotent-Replayed: true); another body with it is a 409",
                     }
                 ],
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": schemas.ref(CreateOrderBody)}},
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/CreateOrderBody"}
+                        }
+                    },
                 },
                 "responses": {"201": _json(order, "The order"), **errors(400, 401, 409, 413, 422)},
             },
@@ -84,12 +110,12 @@ def openapi_document() -> dict[str, Any]:
                     _query(
                         "status", {"type": "string", "enum": list(STATUSES)}, "Only this status"
                     ),
-                    _query("chain", {"type": "string", "maxLength": 32}, "Only this chain"),
-                    _query("order_id", {"type": "string", "maxLength": 200}, "Your reference"),
+                    _query("chain", _text(32), "Only this chain"),
+                    _query("order_id", _text(200), "Your reference"),
                     _query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "Page size"),
-                    _query("cursor", {"type": "string", "maxLength": 64}, "next_cursor of a page"),
+                    _query("cursor", cursor_schema("o"), "next_cursor of a page"),
                 ],
-                "responses": {"200": _json(schemas.ref(OrderList), "A page"), **errors(401, 422)},
+                "responses": {"200": _json(order_list, "A page"), **errors(401, 422)},
             },
         },
         "/v1/orders/{id}": {
@@ -136,7 +162,8 @@ def openapi_document() -> dict[str, Any]:
             }
         }
     paths.update(delivery_paths(schemas.ref, errors, _query, _json, order_id))
-    paths.update(tatum_paths(errors, _json))
+    if tatum:
+        paths.update(tatum_paths(errors, _json))
     health = {"type": "object", "properties": {"status": {"type": "string"}}}
     paths["/healthz"] = {
         "get": {"summary": "Alive", "security": [], "responses": {"200": _json(health, "OK")}}
@@ -156,6 +183,18 @@ def openapi_document() -> dict[str, Any]:
             "description": "Self-hosted crypto payments: orders, addresses, signed webhooks.",
         },
         "paths": paths,
+        "webhooks": {
+            str(kind): {
+                "post": {
+                    "summary": f"{kind}: sent to the order's callback_url or webhooks.url",
+                    "description": "Signed as Standard Webhooks (webhook-id, "
+                    "webhook-timestamp, webhook-signature); data.payment for order.payment_*",
+                    "requestBody": {"content": {"application/json": {"schema": event}}},
+                    "responses": {"200": {"description": "Any 2xx: delivered"}},
+                }
+            }
+            for kind in EventType
+        },
         "components": {
             "schemas": schemas.found,
             "securitySchemes": {

@@ -59,10 +59,15 @@ def header_text(request: Request, name: str, max_length: int) -> str | None:
     return value
 
 
+# What a text query parameter may be: no NUL (which no stored text holds, and which
+# PostgreSQL refuses in a query). The OpenAPI document publishes it.
+QUERY_TEXT = "^[^\\u0000]*$"
+
+
 def query_text(request: Request, name: str, max_length: int) -> str | None:
     value = request.query_params.get(name)
-    if value is not None and len(value) > max_length:
-        raise InvalidRequest("invalid_request", f"{name}: at most {max_length} characters")
+    if value is not None and (len(value) > max_length or "\x00" in value):
+        raise InvalidRequest("invalid_request", f"{name}: at most {max_length} characters, no NUL")
     return value
 
 

@@ -1,14 +1,30 @@
-"""Request and response bodies, as the OpenAPI document shows them."""
+"""Request bodies and errors, as the OpenAPI document shows them.
+
+An order's own shape (responses, webhooks) is declared in daemon.services.order_shape;
+what a new order may say on this daemon's chains, in daemon.api.order_request.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr
 
 from daemon.config.durations import parse_duration
+from daemon.domain.states import OrderStatus
 from daemon.services.errors import InvalidRequest
 from daemon.services.orders import NewOrder
+
+
+def _whole(value: object) -> object:
+    """``2.0`` is the integer 2 in JSON (and to JSON Schema): taken as such where a float
+    spells every integer exactly (at most 2**53); a fraction stays refused."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[StrictInt, BeforeValidator(_whole)]
 
 
 class CreateOrderBody(BaseModel):
@@ -20,13 +36,13 @@ class CreateOrderBody(BaseModel):
     amount: StrictStr | None = Field(
         default=None, max_length=100, description='Decimal string in asset units, e.g. "0.015"'
     )
-    amount_base: StrictStr | StrictInt | None = Field(
+    amount_base: StrictStr | WholeNumber | None = Field(
         default=None, description="Alternatively, the amount in base units (satoshi, wei)"
     )
-    expires_in: StrictStr | StrictInt | None = Field(
+    expires_in: StrictStr | WholeNumber | None = Field(
         default=None, description="e.g. 15m, 2h, or seconds; defaults to orders.expires_in"
     )
-    confirmations: StrictInt | Literal["finalized"] | None = None
+    confirmations: WholeNumber | Literal["finalized"] | None = None
     callback_url: StrictStr | None = Field(default=None, max_length=2048)
     metadata: dict[str, Any] | None = None
 
@@ -53,59 +69,7 @@ class CreateOrderBody(BaseModel):
         )
 
 
-STATUSES = ("pending", "processing", "paid", "expired", "cancelled", "invalid")
-
-
-class Payment(BaseModel):
-    tx_hash: str
-    index: int = Field(
-        description="Bitcoin family: the output index; EVM: n for the transaction's n-th "
-        "token transfer, -1 for its own value, -2-n for its n-th internal transfer"
-    )
-    log_index: int | None = Field(
-        description="ERC-20: the log index in its block, as the node says"
-    )
-    asset: str
-    amount: str | None
-    amount_base: int
-    counted: bool
-    status: Literal["detected", "confirmed", "removed"]
-    confirmations: int
-    block_height: int | None
-    block_hash: str | None
-    seen_at: str
-
-
-class Order(BaseModel):
-    id: str
-    order_id: str
-    chain: str
-    asset: str
-    amount: str
-    amount_base: int
-    address: str
-    derivation_index: int
-    payment_uri: str | None
-    status: Literal["pending", "processing", "paid", "expired", "cancelled", "invalid"]
-    exception: Literal["none", "underpaid", "overpaid", "paid_late"]
-    created_at: str
-    updated_at: str
-    expires_at: str
-    late_until: str
-    confirmations_required: int | Literal["finalized"]
-    received: str
-    received_base: int
-    received_confirmed: str
-    received_confirmed_base: int
-    payments: list[Payment]
-    callback_url: str | None
-    metadata: dict[str, Any] | None
-
-
-class OrderList(BaseModel):
-    data: list[Order]
-    next_cursor: str | None
-    has_more: bool
+STATUSES = tuple(status.value for status in OrderStatus)
 
 
 class ErrorDetail(BaseModel):

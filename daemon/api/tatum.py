@@ -11,19 +11,17 @@ from starlette.routing import Route
 from daemon.api.params import raw_body
 from daemon.runtime.container import Container
 from daemon.services import json_codec
-from daemon.services.errors import NotFound
 
 
 def tatum_routes(container: Container) -> list[Route]:
+    """The route, when Tatum notifications are on (tatum.notify_url and hmac_secret)."""
     hints = container.tatum_hints
     max_body = container.config.api.max_body_bytes
 
+    if hints is None:  # off: not served, not published
+        return []
+
     async def notification(request: Request) -> Response:
-        if hints is None:
-            raise NotFound(
-                "tatum_notifications_off",
-                "Tatum notifications are off here (tatum.notify_url and tatum.hmac_secret)",
-            )
         body = await raw_body(request, max_body)
         note = hints.check(body, request.headers.get("x-payload-hash"))
         outcome = await hints.take(body, note)

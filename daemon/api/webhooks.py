@@ -11,9 +11,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from daemon.api.auth import requires_key
-from daemon.api.params import query_choice, query_int, query_text
+from daemon.api.params import QUERY_TEXT, query_choice, query_int, query_text
 from daemon.runtime.container import Container
 from daemon.services import json_codec
+from daemon.services.cursors import cursor_schema
 from daemon.webhooks.deliveries import STATUS_FILTERS, DeliveryPage
 
 DeliveryState = Literal["pending", "retrying", "delivered", "dead", "gone", "no_target"]
@@ -121,14 +122,18 @@ def delivery_paths(
                 "summary": "Webhook deliveries (one per order event), newest first",
                 "operationId": "list_webhook_deliveries",
                 "parameters": [
-                    query("order_id", {"type": "string"}, "The order's id (ord_…) or your ref"),
+                    query(
+                        "order_id",
+                        {"type": "string", "maxLength": 200, "pattern": QUERY_TEXT},
+                        "The order's id (ord_…) or your ref",
+                    ),
                     query(
                         "status",
                         {"type": "string", "enum": list(STATUS_FILTERS)},
                         "Only this status; failed = retrying, dead or gone",
                     ),
                     query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "Page size"),
-                    query("cursor", {"type": "string"}, "next_cursor of a page"),
+                    query("cursor", cursor_schema("d"), "next_cursor of a page"),
                 ],
                 "responses": {
                     "200": json_content(ref(DeliveryList), "A page"),

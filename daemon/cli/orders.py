@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import click
 
@@ -14,6 +13,7 @@ from daemon.config.durations import parse_duration
 from daemon.services import json_codec
 from daemon.services.address_allocation import address_gap
 from daemon.services.errors import ServiceError
+from daemon.services.order_shape import Order
 from daemon.services.orders import NewOrder
 from daemon.services.request_checks import check_callback_url
 from daemon.storage.migrations import is_up_to_date
@@ -60,7 +60,7 @@ def _warn_about_gap(ctx: CliContext, keyspace: str) -> None:
         click.secho(f"warning: {warning}", err=True, fg="yellow")
 
 
-def _order_row(view: dict[str, Any]) -> tuple[object, ...]:
+def _order_row(view: Order) -> tuple[object, ...]:
     return (
         view["id"],
         view["order_id"],
@@ -76,7 +76,7 @@ def _order_row(view: dict[str, Any]) -> tuple[object, ...]:
 ORDER_HEADERS = ["ID", "ORDER", "CHAIN", "AMOUNT", "STATUS", "EXCEPTION", "RECEIVED", "EXPIRES"]
 
 
-def _show(view: dict[str, Any]) -> None:
+def _show(view: Order) -> None:
     fields(
         [
             ("id", view["id"]),
@@ -234,7 +234,7 @@ def order_refresh(ctx: CliContext, order_id: str, as_json: bool) -> None:
     ensure_migrated(ctx)
     c = ctx.container
 
-    async def go() -> dict[str, Any]:
+    async def go() -> Order:
         try:
             return await refresh_order(c.db, c.orders, c.watchers, c.clock, order_id)
         finally:

@@ -27,6 +27,7 @@ from daemon.services.order_records import (
     iso,
     load_transfers,
 )
+from daemon.services.order_shape import EventOrder, Order
 from daemon.services.transfer_rows import INSERT_EVENT, RowWrites
 from daemon.webhooks.targets import Targets
 
@@ -64,11 +65,11 @@ class OrderChanges:
         same insert queues its delivery to the order's target."""
         if data_json is None:
             records = list(records)
-            data = self.views.order(order, records)
+            data: Order | EventOrder = self.views.order(order, records)
             if event.transfer is not None:
                 for record in records:
                     if record.transfer.key == event.transfer:
-                        data["payment"] = self.views.payment(order, record)
+                        data = {**data, "payment": self.views.payment(order, record)}
             data_json = json_codec.dumps(data)
         event_id = new_id("msg")
         # {"type", "timestamp", "data"}: the first two are fixed ASCII tokens.

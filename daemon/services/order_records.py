@@ -14,6 +14,7 @@ from daemon.domain.money import format_amount
 from daemon.domain.payments import Transfer, TransferKey
 from daemon.domain.states import OrderException, OrderStatus
 from daemon.services import json_codec
+from daemon.services.order_shape import Order, Payment, PaymentState
 from daemon.services.registry import ChainRegistry
 from daemon.storage.tables import orders, transfers
 
@@ -138,7 +139,8 @@ def load_order(conn: Connection, public_id: str, *, lock: bool = False) -> Order
 
 
 class OrderViews:
-    """The order as the API returns it and webhooks carry it."""
+    """The order as the API returns it and webhooks carry it (its shape, and the
+    schema /openapi.json publishes: daemon.services.order_shape)."""
 
     URI_CACHE_SIZE = 50_000
 
@@ -162,9 +164,10 @@ class OrderViews:
         self._uris[order.seq] = uri
         return uri
 
-    def payment(self, order: OrderRecord, record: TransferRecord) -> dict[str, Any]:
+    def payment(self, order: OrderRecord, record: TransferRecord) -> Payment:
         t = record.transfer
         counted = record.asset == order.asset
+        state: PaymentState
         if t.removed:
             state = "removed"
         elif order.terms.is_confirmed(t):
@@ -186,7 +189,7 @@ class OrderViews:
             "seen_at": iso(t.seen_at),
         }
 
-    def order(self, order: OrderRecord, records: Iterable[TransferRecord]) -> dict[str, Any]:
+    def order(self, order: OrderRecord, records: Iterable[TransferRecord]) -> Order:
         d = order.decimals
         return {
             "id": order.id,
@@ -198,8 +201,8 @@ class OrderViews:
             "address": order.address,
             "derivation_index": order.derivation_index,
             "payment_uri": self.payment_uri(order),
-            "status": str(order.status),
-            "exception": str(order.exception),
+            "status": order.status,
+            "exception": order.exception,
             "created_at": iso(order.created_at),
             "updated_at": iso(order.updated_at),
             "expires_at": iso(order.expires_at),

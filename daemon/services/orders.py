@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from dataclasses import dataclass
@@ -23,10 +22,12 @@ from daemon.domain.states import (
 )
 from daemon.services import json_codec
 from daemon.services.address_allocation import next_address
+from daemon.services.cursors import decode_cursor, encode_cursor
 from daemon.services.errors import Conflict, InvalidRequest, NotFound
 from daemon.services.identifiers import new_id
 from daemon.services.order_changes import OrderChanges
 from daemon.services.order_records import OrderRecord, OrderViews, load_order, load_transfers
+from daemon.services.order_shape import Order
 from daemon.services.registry import ChainInfo, ChainRegistry
 from daemon.services.request_checks import check_callback_url, check_metadata
 from daemon.storage.prepared import Prepared
@@ -56,14 +57,14 @@ class NewOrder:
 
 @dataclass(frozen=True, slots=True)
 class CreatedOrder:
-    view: dict[str, Any]
+    view: Order
     json: str  # the view as JSON, for callers that send it on
     replayed: bool  # an earlier request with the same Idempotency-Key made it
 
 
 @dataclass(frozen=True, slots=True)
 class OrderPage:
-    data: list[dict[str, Any]]
+    data: list[Order]
     next_cursor: str | None
 
 
@@ -162,7 +163,7 @@ class OrderService:
 
     def _replay(
         self, conn: Connection, api_key_id: str | None, key: str | None, fingerprint: str | None
-    ) -> dict[str, Any] | None:
+    ) -> Order | None:
         if key is None:
             return None
         row = conn.execute(
@@ -222,7 +223,7 @@ class OrderService:
 
     # -- read -------------------------------------------------------------------
 
-    def get(self, conn: Connection, public_id: str) -> dict[str, Any]:
+    def get(self, conn: Connection, public_id: str) -> Order:
         order = self._load(conn, public_id)
         return self.views.order(order, load_transfers(conn, [order.seq])[order.seq])
 
@@ -250,19 +251,19 @@ class OrderService:
         if order_id is not None:
             query = query.where(orders.c.order_id == order_id)
         if cursor is not None:
-            query = query.where(orders.c.seq < decode_cursor(cursor))
+            query = query.where(orders.c.seq < decode_cursor("o", cursor))
         records = [OrderRecord.from_row(r) for r in conn.execute(query)]
         more = len(records) > limit
         records = records[:limit]
         found = load_transfers(conn, [o.seq for o in records])
         return OrderPage(
             data=[self.views.order(o, found[o.seq]) for o in records],
-            next_cursor=encode_cursor(records[-1].seq) if more else None,
+            next_cursor=encode_cursor("o", records[-1].seq) if more else None,
         )
 
     # -- change -----------------------------------------------------------------
 
-    def cancel(self, conn: Connection, public_id: str, now: datetime) -> dict[str, Any]:
+    def cancel(self, conn: Connection, public_id: str, now: datetime) -> Order:
         order = self._load(conn, public_id, lock=True)
         if order.status not in OPEN_STATUSES:
             raise Conflict(
@@ -275,7 +276,7 @@ class OrderService:
         )
         return self.views.order(order, records)
 
-    def refresh(self, conn: Connection, public_id: str, now: datetime) -> dict[str, Any]:
+    def refresh(self, conn: Connection, public_id: str, now: datetime) -> Order:
         """Evaluate one order again by what is recorded and the clock (any status)."""
         order = self.changes.refresh(conn, self._load(conn, public_id, lock=True), now)
         return self.views.order(order, load_transfers(conn, [order.seq])[order.seq])
@@ -310,17 +311,3 @@ class OrderService:
 
 
 INSERT_ORDER = Prepared(insert(orders).returning(orders.c.seq))
-
-
-def encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"o{seq}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not text.startswith("o") or not text[1:].isdigit() or len(text) > 20:
-            raise ValueError(cursor)
-        return int(text[1:])
-    except ValueError:
-        raise InvalidRequest("invalid_cursor", "cursor is not one this API returned") from None

@@ -33,6 +33,7 @@ from sqlalchemy import Connection, Select, and_, or_, select
 from chains.watching import ChainUnavailable
 from daemon.domain.states import OrderStatus
 from daemon.services.errors import Kind, ServiceError
+from daemon.services.order_shape import Order
 from daemon.services.orders import OrderService
 from daemon.storage.database import Database
 from daemon.storage.tables import orders
@@ -97,7 +98,7 @@ async def refresh_order(
     watchers: Mapping[str, Watched],
     clock: Callable[[], datetime],
     public_id: str,
-) -> dict[str, Any]:
+) -> Order:
     """Check the order's address balance now (where its chain has a balance check) and
     evaluate the order again; the order as the API shows it."""
     view = await db.run_read(lambda conn: service.get(conn, public_id))
@@ -109,7 +110,7 @@ async def refresh_order(
         except ChainUnavailable as exc:
             raise NodeUnavailable("chain_unavailable", f"{view['chain']}: {exc}") from None
 
-    def refresh(conn: Connection) -> dict[str, Any]:
+    def refresh(conn: Connection) -> Order:
         return service.refresh(conn, public_id, clock())
 
     return await db.run(refresh)

@@ -6,7 +6,6 @@ the store sees on every attempt and on every redelivery.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, or_, select, update
 
 from daemon.services import json_codec
+from daemon.services.cursors import decode_cursor, encode_cursor
 from daemon.services.errors import Conflict, InvalidRequest, NotFound
 from daemon.services.order_records import iso
 from daemon.storage.tables import events, orders, webhook_attempts
@@ -117,12 +117,12 @@ class DeliveryLog:
                 )
             query = query.where(events.c.delivery_status == status)
         if cursor is not None:
-            query = query.where(events.c.seq < decode_cursor(cursor))
+            query = query.where(events.c.seq < decode_cursor("d", cursor))
         rows = conn.execute(query).all()
         more = len(rows) > limit
         rows = rows[:limit]
         return DeliveryPage(
-            [delivery_view(r) for r in rows], encode_cursor(rows[-1].seq) if more else None
+            [delivery_view(r) for r in rows], encode_cursor("d", rows[-1].seq) if more else None
         )
 
     def _row(self, conn: Connection, delivery_id: str, *, lock: bool = False) -> Any:
@@ -182,17 +182,3 @@ class DeliveryLog:
             changes["endpoint"] = endpoint
         conn.execute(update(events).where(events.c.seq == row.seq).values(**changes))
         return self.get(conn, delivery_id)
-
-
-def encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"d{seq}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not text.startswith("d") or not text[1:].isdigit() or len(text) > 20:
-            raise ValueError(cursor)
-        return int(text[1:])
-    except ValueError:
-        raise InvalidRequest("invalid_cursor", "cursor is not one this API returned") from None

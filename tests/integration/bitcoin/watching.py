@@ -13,6 +13,7 @@ from chains.bitcoin.deriver import BitcoinDeriver
 from chains.bitcoin.networks import get_network
 from daemon.runtime.container import Container
 from daemon.services.order_records import load_order
+from daemon.services.order_shape import Order as OrderView
 from daemon.services.orders import NewOrder
 from daemon.storage.tables import orders
 from daemon.watching.engine import ChainWatcher
@@ -74,7 +75,7 @@ class Order:
         assert derived.script == self.script
         self.pay_to = derived.address
 
-    def state(self) -> dict[str, Any]:
+    def state(self) -> OrderView:
         return self.container.db.read(lambda c: self.container.orders.get(c, self.id))
 
     def events(self) -> list[str]:

@@ -16,7 +16,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -117,7 +117,7 @@ class Rig:
     b: RpcProxy
     container: Container
     running: Running
-    order: dict[str, object]
+    order: Mapping[str, object]
 
     def pay(self) -> float:
         """Pay the order; the moment the test sees the payment in a block."""

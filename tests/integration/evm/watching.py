@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from daemon.runtime.container import Container
 from daemon.services.order_records import load_order
+from daemon.services.order_shape import Order
 from daemon.services.orders import NewOrder
 from daemon.storage.tables import events, orders
 from daemon.watching.engine import ChainWatcher
@@ -55,9 +56,9 @@ def watcher(container: Container, chain: str, start_height: int) -> ChainWatcher
     return chain_watcher(container, chain, start_height=start_height, batch_size=20)
 
 
-def order(container: Container, chain: str, asset: str, amount: str, ref: str) -> dict[str, Any]:
+def order(container: Container, chain: str, asset: str, amount: str, ref: str) -> Order:
     request = NewOrder(order_id=ref, chain=chain, asset=asset, amount=amount)
-    view: dict[str, Any] = container.db.write(
+    view = container.db.write(
         lambda conn: container.orders.create(conn, request, container.clock())
     ).view
     return view

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from daemon.cli.main import cli
 from daemon.config.loading import parse_config
 from daemon.runtime.container import Container, build
+from daemon.services.order_shape import Order
 from daemon.services.orders import NewOrder
 from daemon.storage.migrations import upgrade
 from daemon.storage.tables import tatum_subscriptions
@@ -53,9 +54,9 @@ def rows_held(container: Container) -> dict[str, str]:
     return {str(a): str(i) for a, i in container.db.read(lambda c: c.execute(query).all())}
 
 
-def open_order(container: Container, ref: str) -> dict[str, Any]:
+def open_order(container: Container, ref: str) -> Order:
     new = NewOrder(order_id=ref, chain="eth", asset="ETH", amount="1")
-    view: dict[str, Any] = container.db.write(
+    view = container.db.write(
         lambda conn: container.orders.create(conn, new, container.clock())
     ).view
     return view

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from daemon.runtime.container import Container
+from daemon.services.order_shape import Order
 from daemon.services.orders import NewOrder
 from daemon.storage.tables import events, webhook_attempts
 from daemon.webhooks.dispatcher import Dispatcher
@@ -52,7 +53,7 @@ class Shop:
     container: Container
     clock: ManualClock
 
-    def order(self, order_id: str = "A-1", callback_url: str | None = None) -> dict[str, Any]:
+    def order(self, order_id: str = "A-1", callback_url: str | None = None) -> Order:
         request = NewOrder(
             order_id=order_id, chain="btc", asset="BTC", amount="0.01", callback_url=callback_url
         )
@@ -61,7 +62,7 @@ class Shop:
 
     async def order_async(
         self, order_id: str, callback_url: str | None = None, *, cancel: bool = False
-    ) -> dict[str, Any]:
+    ) -> Order:
         """An order written the daemon's way (its commit wakes a listening dispatcher)."""
         request = NewOrder(
             order_id=order_id, chain="btc", asset="BTC", amount="0.01", callback_url=callback_url
@@ -72,7 +73,7 @@ class Shop:
             await c.db.run(lambda conn: c.orders.cancel(conn, view["id"], self.clock()))
         return view
 
-    def cancel(self, order: dict[str, Any]) -> None:
+    def cancel(self, order: Order) -> None:
         c = self.container
         c.db.write(lambda conn: c.orders.cancel(conn, order["id"], self.clock()))
 
