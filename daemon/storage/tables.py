@@ -91,7 +91,8 @@ orders = Table(
 # the n-th ERC-20 Transfer log of the configured tokens in the transaction, -1 for
 # its own value, -2 - n for its n-th internal transfer (all stable when a reorg
 # mines the transaction elsewhere). ``log_index``: the ERC-20 log's block-wide
-# index as the node reports it now (None for other kinds).
+# index as the node reports it now (None for other kinds). ``block_time``: the
+# timestamp (seconds) of the block in ``block_hash``; meaningless when that is None.
 transfers = Table(
     "transfers",
     metadata,
@@ -110,6 +111,7 @@ transfers = Table(
     Column("removed", Boolean(), nullable=False),
     Column("seen_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    Column("block_time", BigInteger(), nullable=True),
     UniqueConstraint("chain", "tx_hash", "output_index"),
 )
 

@@ -59,6 +59,7 @@ from daemon.services.order_records import OrderRecord, TransferRecord, load_tran
 from daemon.storage.after_commit import on_commit
 from daemon.storage.database import Database
 from daemon.storage.tables import chain_blocks, chain_cursors, orders
+from daemon.watching import block_times
 from daemon.watching.balance_history import balances_and_nonces, first_block_reaching
 from daemon.watching.balance_schedule import BalanceSchedule, open_orders
 
@@ -318,6 +319,8 @@ class BalanceCheck:
             changed.append(order.id)
         if observations:
             self.changes.record(conn, observations, now)
+            if block_hash is not None:
+                block_times.stamp_from_stored_block(conn, self.chain, height, block_hash)
         if new and self.on_credit is not None:
             on_commit(conn, functools.partial(self.on_credit, self.chain, self.symbol, new))
         return changed, new

@@ -18,7 +18,7 @@ from daemon.cluster.fence import NO_FENCE, Fence
 from daemon.domain.payments import Transfer, TransferKey, seen_again
 from daemon.services.order_changes import Observation, OrderChanges
 from daemon.storage.after_commit import on_commit
-from daemon.watching import ledger
+from daemon.watching import block_times, ledger
 from daemon.watching.ledger import WatchedTransfer
 
 
@@ -138,6 +138,7 @@ class Effects:
                 )
                 observations.append(self._revisit(known, confirmations=0, removed=not pooled))
         self.changes.record(conn, observations, now)
+        block_times.stamp_blocks(conn, self.chain, batch.blocks)
         headers = [b.header for b in batch.blocks]
         ledger.store_blocks(conn, self.chain, headers, keep=self.keep_blocks)
         if not batch.blocks and batch.orphaned_from is not None:
@@ -167,6 +168,7 @@ class Effects:
             observations[i] = replace(obs, transfer=seen_again(record.transfer, obs.transfer))
         self._note_new(conn, observations)
         self.changes.record(conn, observations, now)
+        block_times.stamp_blocks(conn, self.chain, blocks)
         return len(observations)
 
     def apply_mempool(self, conn: Connection, view: MempoolView, now: datetime) -> int:
