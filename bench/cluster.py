@@ -22,7 +22,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import machine_speed  # noqa: E402
-from bench.orders_http import connection, percentile  # noqa: E402
+from bench.orders_http import load, percentile  # noqa: E402
 from tests.e2e.conftest import Installation  # noqa: E402
 from tests.support.anvil import anvil_node  # noqa: E402
 from tests.support.configs import anvil_chain_yaml, config_yaml  # noqa: E402
@@ -75,23 +74,6 @@ def members(workdir: Path, url: str, count: int, chains: str = "") -> list[Daemo
     for member in made[1:]:
         member.key = made[0].key
     return made
-
-
-async def load(
-    ports: list[int], key: str, seconds: float, conns: int, tag: str
-) -> tuple[list[float], dict[int, int], float]:
-    """``conns`` connections spread round-robin over ``ports`` for ``seconds``."""
-    latencies: list[float] = []
-    codes: dict[int, int] = {}
-    start = time.perf_counter()
-    deadline = start + seconds
-    await asyncio.gather(
-        *(
-            connection(ports[c % len(ports)], key, f"{tag}{c}", deadline, latencies, codes)
-            for c in range(conns)
-        )
-    )
-    return latencies, codes, time.perf_counter() - start
 
 
 def orders_case(server: str, workdir: Path, count: int, seconds: float, conns: int) -> str:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -91,14 +92,18 @@ async def connection(
 
 
 async def load(
-    port: int, key: str, seconds: float, conns: int, tag: str
+    ports: Sequence[int], key: str, seconds: float, conns: int, tag: str
 ) -> tuple[list[float], dict[int, int], float]:
+    """``conns`` connections spread round-robin over ``ports`` for ``seconds``."""
     latencies: list[float] = []
     codes: dict[int, int] = {}
     start = time.perf_counter()
     deadline = start + seconds
     await asyncio.gather(
-        *(connection(port, key, f"{tag}{c}", deadline, latencies, codes) for c in range(conns))
+        *(
+            connection(ports[c % len(ports)], key, f"{tag}{c}", deadline, latencies, codes)
+            for c in range(conns)
+        )
     )
     return latencies, codes, time.perf_counter() - start
 
@@ -124,9 +129,9 @@ def main() -> None:
         proc, base, key = start_daemon(Path(tmp))
         port = int(base.rsplit(":", 1)[1])
         try:
-            asyncio.run(load(port, key, 1.0, args.connections, "warm"))
+            asyncio.run(load([port], key, 1.0, args.connections, "warm"))
             latencies, codes, elapsed = asyncio.run(
-                load(port, key, seconds, args.connections, "run")
+                load([port], key, seconds, args.connections, "run")
             )
         finally:
             proc.terminate()

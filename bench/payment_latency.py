@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,12 +41,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import machine_speed  # noqa: E402
+from bench.paywatch_process import running, wait_until  # noqa: E402
 from tests.support.anvil import Anvil, anvil_node  # noqa: E402
 from tests.support.configs import anvil_chain_yaml  # noqa: E402
 from tests.support.postgres import free_port  # noqa: E402
 from tests.support.receiver import Receive, Scope, Send, read_body  # noqa: E402
 
-PAYWATCH = str(Path(sys.executable).parent / "paywatch")
 SECRET = "whsec_" + "bGF0ZW5jeSBiZW5jaG1hcmsgc2VjcmV0IGZvciBzdG9yZQ=="
 TARGET_MS = 300.0
 POLL_SECONDS = 1.0
@@ -158,18 +158,6 @@ def pin(core: int) -> list[str]:
     return ["taskset", "-c", str(core)] if PIN else []
 
 
-def wait_until(check: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise SystemExit(f"{what} did not come up within {seconds:.0f} s")
-
-
 @contextmanager
 def store_process() -> Iterator[str]:
     port = free_port()
@@ -217,22 +205,9 @@ def daemon_process(workdir: Path, anvil: Anvil, store: str, *, ws: bool) -> Iter
     port = free_port()
     config = workdir / "config.yaml"
     config.write_text(daemon_config(workdir, port, anvil, store, ws=ws))
-    env = {**os.environ, "PAYWATCH_CONFIG": str(config)}
-    subprocess.run([PAYWATCH, "db", "upgrade"], env=env, check=True, capture_output=True)
-    made = subprocess.run(
-        [PAYWATCH, "apikey", "create", "--json"], env=env, check=True, capture_output=True
-    )
-    key = json.loads(made.stdout)["key"]
-    with (workdir / "daemon.log").open("ab") as log:
-        proc = subprocess.Popen([*pin(0), PAYWATCH, "run"], env=env, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        # Ready: the API answers and the watcher has caught up with the node.
-        wait_until(lambda: httpx.get(f"{base}/readyz", timeout=1).status_code == 200, "paywatch")
-        yield Daemon(workdir, base, key, proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(15)
+    # Ready: the API answers and the watcher has caught up with the node.
+    with running(config, port, pin=pin(0)) as paywatch:
+        yield Daemon(workdir, paywatch.base, paywatch.key, paywatch.pid)
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -36,11 +34,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import machine_speed  # noqa: E402
+from bench.paywatch_process import running  # noqa: E402
 from tests.support.anvil import Anvil, anvil_node  # noqa: E402
 from tests.support.configs import anvil_chain_yaml  # noqa: E402
 from tests.support.postgres import free_port  # noqa: E402
 
-PAYWATCH = str(Path(sys.executable).parent / "paywatch")
 SCALE = 5  # real seconds per bench second
 BLOCK_SECONDS = 12 / SCALE
 CHECK_SECONDS = 60 // SCALE  # balance_check_interval and balance_check_after
@@ -102,18 +100,6 @@ class CountingProxy:
         self.http.close()
 
 
-def wait_until(ready: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if ready():
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{what} was not ready in {timeout:g} s")
-
-
 @contextmanager
 def daemon(
     workdir: Path, anvil: Anvil, proxy: CountingProxy, trace: str, check: int
@@ -129,22 +115,9 @@ def daemon(
         f'api: {{listen: "127.0.0.1:{port}"}}\nlog_level: warning\n'
         f"orders: {{expires_in: 1h}}\n{chain}"
     )
-    env = {**os.environ, "PAYWATCH_CONFIG": str(config)}
-    subprocess.run([PAYWATCH, "db", "upgrade"], env=env, check=True, capture_output=True)
-    made = subprocess.run(
-        [PAYWATCH, "apikey", "create", "--json"], env=env, check=True, capture_output=True
-    )
-    key = json.loads(made.stdout)["key"]
-    with (workdir / "daemon.log").open("ab") as log:
-        proc = subprocess.Popen([PAYWATCH, "run"], env=env, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: httpx.get(f"{base}/readyz", timeout=1).status_code == 200, "paywatch")
+    with running(config, port, ready_seconds=60.0) as paywatch:
         time.sleep(FIRST_ROUND_SECONDS)  # orders made after it: only their own moments count
-        yield base, key
-    finally:
-        proc.terminate()
-        proc.wait(15)
+        yield paywatch.base, paywatch.key
 
 
 def mine_for(anvil: Anvil, blocks: int) -> None:
