@@ -9,10 +9,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.support.anvil import Anvil, anvil_available, anvil_node
 from tests.support.postgres import postgres_cluster
 
 DbFactory = Callable[[], str]
 _counter = itertools.count()
+
+
+@pytest.fixture
+def anvil() -> Iterator[Anvil]:
+    """A fresh anvil (chain id 31337); the test skips where anvil is missing, but fails
+    under CI (see :func:`tests.support.anvil.anvil_available`)."""
+    if not anvil_available():
+        pytest.skip("anvil missing: ./dev setup")
+    with anvil_node() as node:
+        yield node
 
 
 @pytest.fixture(scope="session")

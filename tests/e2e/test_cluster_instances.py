@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import DbFactory
 from tests.e2e.conftest import PAYWATCH, Installation, wait_for
-from tests.support.anvil import Anvil, anvil_available, anvil_node
+from tests.support.anvil import Anvil
 from tests.support.configs import anvil_chain_yaml
 from tests.support.postgres import free_port
 
@@ -51,14 +50,6 @@ def test_a_second_daemon_on_one_sqlite_file_is_refused(installation: Installatio
 @pytest.fixture
 def db_kind() -> str:
     return "postgresql"
-
-
-@pytest.fixture
-def anvil() -> Iterator[Anvil]:
-    if not anvil_available():
-        pytest.skip("anvil missing: ./dev setup")
-    with anvil_node() as node:
-        yield node
 
 
 def _config(url: str, port: int, anvil: Anvil) -> str:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -12,6 +13,14 @@ from tests.support.clock import ManualClock
 from tests.support.configs import config_yaml
 
 ContainerFactory = Callable[..., Container]
+
+
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """One event loop per test, so sources (and their sockets) live across awaits."""
+    lp = asyncio.new_event_loop()
+    yield lp
+    lp.close()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from daemon.storage.tables import chain_cursors, transfers
 from daemon.watching.runner import start_watchers
 from tests.conftest import DbFactory
 from tests.integration.evm.watching import events_of, evm_config, order, state, watcher
-from tests.support.anvil import Anvil, anvil_available, anvil_node
+from tests.support.anvil import Anvil
 from tests.support.clock import ManualClock
 
 pytestmark = pytest.mark.postgres
@@ -44,21 +44,6 @@ def pg_url(make_database_url: DbFactory) -> str:
     upgrade(db.engine)
     db.close()
     return url
-
-
-@pytest.fixture
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    lp = asyncio.new_event_loop()
-    yield lp
-    lp.close()
-
-
-@pytest.fixture
-def anvil() -> Iterator[Anvil]:
-    if not anvil_available():
-        pytest.skip("anvil missing: ./dev setup")
-    with anvil_node() as node:
-        yield node
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""EVM integration fixtures: a fresh anvil per test, contracts, sources built on it."""
+"""EVM integration fixtures: contracts and sources on the fresh anvil each test gets
+(tests/conftest.py), and the event loop they run on (tests/integration/conftest.py)."""
 
 from __future__ import annotations
 
@@ -12,26 +13,12 @@ import pytest
 from chains.endpoints import EndpointPool
 from chains.evm.source import EvmSource, EvmSourceSettings
 from chains.jsonrpc import JsonRpcClient
-from tests.support.anvil import ACCOUNTS, Anvil, anvil_available, anvil_node, call_data
+from tests.support.anvil import ACCOUNTS, Anvil, anvil_available, call_data
 from tests.support.anvil import load_artifact as artifact
 
 pytestmark = pytest.mark.skipif(not anvil_available(), reason="anvil missing: ./dev setup")
 
 SourceFactory = Callable[..., EvmSource]
-
-
-@pytest.fixture
-def anvil() -> Iterator[Anvil]:
-    with anvil_node() as node:
-        yield node
-
-
-@pytest.fixture
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    """One event loop per test, so sources (and their sockets) live across awaits."""
-    lp = asyncio.new_event_loop()
-    yield lp
-    lp.close()
 
 
 @pytest.fixture
