@@ -209,10 +209,11 @@ class OrderService:
         if wanted is None:
             return chain.default_confirmations
         if wanted == "finalized":
-            if not chain.is_evm:
+            if not chain.finalizes:
                 raise InvalidRequest(
                     "invalid_confirmations",
-                    f'confirmations: "finalized" is for EVM chains; {chain.name} takes a depth',
+                    f'confirmations: "finalized" is for chains whose node reports finalized '
+                    f"blocks; {chain.name} takes a depth",
                 )
             return None
         if isinstance(wanted, int) and not isinstance(wanted, bool) and 0 <= wanted <= 10000:

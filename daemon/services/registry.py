@@ -39,10 +39,6 @@ class ChainInfo:
     _assets: Mapping[str, Asset] = field(default_factory=dict)
 
     @property
-    def is_evm(self) -> bool:  # until daemon/services/orders.py asks ``finalizes``
-        return self.finalizes
-
-    @property
     def assets(self) -> list[Asset]:
         return list(dict.fromkeys(self._assets.values()))
 
