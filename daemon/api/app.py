@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from daemon.api.accounting import accounting_routes
 from daemon.api.auth import Handler, api_key_id, requires_key
 from daemon.api.errors import install_error_handlers
 from daemon.api.openapi import openapi_document
@@ -216,6 +217,7 @@ def create_app(container: Container) -> Starlette:
         Route("/readyz", handlers.readyz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         *delivery_routes(container),
+        *accounting_routes(container),
         *tatum,
     ]
     app = Starlette(routes=routes)

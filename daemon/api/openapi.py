@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from daemon.api.accounting import accounting_paths
 from daemon.api.order_request import create_order_schema
 from daemon.api.params import QUERY_TEXT
 from daemon.api.schemas import STATUSES, ErrorBody
@@ -162,6 +163,9 @@ def openapi_document(registry: ChainRegistry, *, tatum: bool) -> dict[str, Any]:
             }
         }
     paths.update(delivery_paths(schemas.ref, errors, _query, _json, order_id))
+    accounting, accounting_schemas = accounting_paths(errors, _query, _json, REF)
+    paths.update(accounting)
+    schemas.found.update(accounting_schemas)
     if tatum:
         paths.update(tatum_paths(errors, _json))
     health = {"type": "object", "properties": {"status": {"type": "string"}}}

@@ -1,0 +1,1 @@
+"""Books that match the chain: the payments export, reconciliation, wallet gaps, stats."""
