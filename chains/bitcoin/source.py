@@ -17,9 +17,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from chains.bitcoin.mempool_cache import SeenTransactions
 from chains.bitcoin.networks import Network
@@ -42,6 +42,7 @@ from chains.watching import (
 
 log = logging.getLogger(__name__)
 
+R = TypeVar("R")
 _HINTS_KEPT = 10_000
 _THREAD_THRESHOLD = 400_000  # hex characters: parse bigger batches in a worker thread
 
@@ -197,6 +198,10 @@ class BitcoinSource:
         await self._pool.aclose()
         for node in self._nodes:
             await node.aclose()
+
+    async def on_node(self, op: Callable[[BitcoinRpc], Awaitable[R]]) -> R:
+        """Run ``op`` on the preferred node, failing over as every call here does."""
+        return await self._pool.run(op)
 
     # --- blocks --------------------------------------------------------------------
 

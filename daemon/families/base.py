@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from pydantic import BaseModel
 
+from chains.reconciliation import Reconciler
 from chains.tatum.networks import TatumNetwork
 from chains.watching import ChainSource
 from daemon.errors import PaywatchError
@@ -107,4 +108,9 @@ class Family(Protocol[C_contra]):
     ) -> BalanceCheck | None:
         """A periodic check of open orders' balances (coin that leaves no trace in a
         block's transactions), or None where the family needs none."""
+        ...
+
+    def reconciler(self, config: C_contra, source: ChainSource) -> Reconciler | None:
+        """Reads booked transfers back from ``source`` (``paywatch reconcile``), or None
+        where the family or the source cannot."""
         ...

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from chains.base import DerivedAddress
+from chains.reconciliation import Reconciler
 from chains.tatum.networks import TatumNetwork
 from chains.watching import ChainSource, Payment
 from daemon.config.loading import ConfigError
@@ -116,6 +117,9 @@ class ToyFamily:
         clock: Callable[[], datetime],
         on_credit: Callable[[str, str, int], None] | None,
     ) -> BalanceCheck | None:
+        return None
+
+    def reconciler(self, config: ToyChainConfig, source: ChainSource) -> Reconciler | None:
         return None
 
 

@@ -14,7 +14,10 @@ from chains.base import KeyFormatError
 from chains.bitcoin.addresses import decode_address
 from chains.bitcoin.deriver import BitcoinDeriver
 from chains.bitcoin.networks import get_network
+from chains.bitcoin.reconcile import BitcoinReconciler
+from chains.bitcoin.source import BitcoinSource
 from chains.bitcoin.uri import bip21_uri
+from chains.reconciliation import Reconciler
 from chains.tatum.networks import TatumNetwork
 from chains.watching import ChainSource
 from daemon.families.base import Gateway, KeyProblem
@@ -98,6 +101,9 @@ class BitcoinFamily:
         on_credit: Callable[[str, str, int], None] | None,
     ) -> BalanceCheck | None:
         return None  # every payment is an output of a transaction in a block
+
+    def reconciler(self, config: BitcoinChainConfig, source: ChainSource) -> Reconciler | None:
+        return BitcoinReconciler(source) if isinstance(source, BitcoinSource) else None
 
 
 FAMILY = BitcoinFamily()

@@ -12,8 +12,10 @@ from pydantic import BaseModel
 from chains.base import KeyFormatError
 from chains.evm.addresses import parse_address, to_checksum_address
 from chains.evm.deriver import EvmDeriver
+from chains.evm.reconcile import EvmReconciler
 from chains.evm.source import EvmSource
 from chains.evm.uri import eip681_native_uri, eip681_token_uri
+from chains.reconciliation import Reconciler
 from chains.tatum.networks import TatumNetwork
 from chains.watching import ChainSource
 from daemon.families.base import Gateway, KeyProblem
@@ -122,6 +124,9 @@ class EvmFamily:
             after_creation=config.balance_check_after.total_seconds(),
             on_credit=on_credit,
         )
+
+    def reconciler(self, config: EvmChainConfig, source: ChainSource) -> Reconciler | None:
+        return EvmReconciler(source) if isinstance(source, EvmSource) else None
 
 
 FAMILY = EvmFamily()
