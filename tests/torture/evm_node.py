@@ -85,17 +85,23 @@ class EvmNode:
     def tip(self) -> int:
         return self.node.height()
 
-    def reorg(self, depth: int, drop_chance: float) -> list[str]:
-        """Replace the last ``depth`` blocks: a filler token transfer first, then the
-        same raw transactions (each dropped with ``drop_chance``, and with it the
-        sender's later ones), spread over the new blocks; one block more on top.
-        Returns the hashes dropped."""
+    def _ours_on_top(self, depth: int) -> tuple[int, int, list[SentTx]]:
+        """The tip, ``depth`` capped to keep block 1, and the transactions this node
+        sent that are in the top ``depth`` blocks (in block order)."""
         tip = self.tip()
         depth = min(depth, tip - 1)
         ours: list[SentTx] = []
         for height in range(tip - depth + 1, tip + 1):
             block = self.node.rpc("eth_getBlockByNumber", hex(height), False)
             ours += [self.sent[h] for h in block["transactions"] if h in self.sent]
+        return tip, depth, ours
+
+    def reorg(self, depth: int, drop_chance: float) -> list[str]:
+        """Replace the last ``depth`` blocks: a filler token transfer first, then the
+        same raw transactions (each dropped with ``drop_chance``, and with it the
+        sender's later ones), spread over the new blocks; one block more on top.
+        Returns the hashes dropped."""
+        tip, depth, ours = self._ours_on_top(depth)
         filler = self.signers[FILLER]
         nonce = self._nonce(filler, hex(tip - depth))
         data = call_data("transfer(address,uint256)", ACCOUNTS[0], 1)
@@ -124,12 +130,7 @@ class EvmNode:
         """Roll the last ``depth`` blocks back and mine their transactions again in one
         block: the chain ends ``depth - 1`` blocks lower, its payments less deep. For a
         moment the node has none of them, so each may legitimately be reversed."""
-        tip = self.tip()
-        depth = min(depth, tip - 1)
-        ours: list[SentTx] = []
-        for height in range(tip - depth + 1, tip + 1):
-            block = self.node.rpc("eth_getBlockByNumber", hex(height), False)
-            ours += [self.sent[h] for h in block["transactions"] if h in self.sent]
+        _, depth, ours = self._ours_on_top(depth)
         self.node.rpc("anvil_rollback", depth)
         for tx in sorted(ours, key=lambda t: (t.sender, t.nonce)):
             self.node.rpc("eth_sendRawTransaction", tx.raw)
