@@ -15,12 +15,14 @@ one place only, the API's table in ``daemon.api.errors``: a service error carrie
     │   └── TransitionError               a move the transition table does not have (states)
     ├── ServiceError                   daemon.services.errors: a request refused, by kind
     │   ├── InvalidRequest                invalid: read, but not acceptable
-    │   │   └── BadJson                   malformed: a body that is not JSON (daemon.api)
+    │   │   ├── BadJson                   malformed: a body that is not JSON (daemon.api)
+    │   │   └── UnknownCurrency           no rate source quotes the currency (daemon.rates)
     │   ├── Unauthorized                  unauthorized: no valid API key or signature
     │   ├── NotFound                      not_found
     │   ├── Conflict                      conflict: not now, or not with this key
     │   ├── PayloadTooLarge               too_large (daemon.api.params)
     │   ├── BadNotification               malformed: not a Tatum notification (daemon.tatum)
+    │   ├── RatesUnavailable              unavailable: too few fresh rates (daemon.rates)
     │   └── NodeUnavailable               unavailable: the chain's node did not answer
     ├── StorageError                   daemon.storage and the rows the services write
     │   ├── StaleOrder                    a change made from a stale row (rolled back)
@@ -33,6 +35,7 @@ one place only, the API's table in ``daemon.api.errors``: a service error carrie
     │   ├── ChainMoved                    the chain changed while a batch was fetched
     │   ├── ForkNotFound                  a reorg deeper than the blocks kept: halt
     │   └── RescanError                   a rescan that cannot be done as asked
+    ├── SourceFailure                  daemon.rates: one request to a rate source failed
     ├── WebhookError                   daemon.webhooks
     │   ├── TransportError                the store could not be reached
     │   └── TargetRefused (OSError)       a callback address paywatch will not call

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from daemon.config.durations import parse_duration
+from daemon.config.rates import RatesConfig
 from daemon.config.tatum import TatumConfig
 from daemon.config.webhooks import WebhooksConfig
 from daemon.domain.money import parse_percent_ppm
@@ -161,6 +162,7 @@ class Config(Section):
     webhooks: WebhooksConfig = Field(default_factory=WebhooksConfig)
     orders: OrdersConfig = Field(default_factory=OrdersConfig)
     tatum: TatumConfig | None = None
+    rates: RatesConfig | None = None  # none: no exchange rates fetched
     chains: Chains = Field(default_factory=dict)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "text"] = "auto"

@@ -28,6 +28,7 @@ from daemon.webhooks.targets import Targets
 
 if TYPE_CHECKING:
     from daemon.metrics.registry import Metrics
+    from daemon.rates.book import RateBook
     from daemon.runtime.jobs import Jobs
 
 Clock = Callable[[], datetime]
@@ -49,6 +50,7 @@ class Container:
     _hints: Hints | None = field(default=None, repr=False)
     _metrics: Metrics | None = field(default=None, repr=False)
     _cluster: Leadership | None = field(default=None, repr=False)
+    _rates: RateBook | None = field(default=None, repr=False)
     jobs: Jobs | None = field(default=None, repr=False)  # set by serve() when it schedules
 
     @property
@@ -76,6 +78,19 @@ class Container:
         if self._hints is None:
             self._hints = build_hints(self.config, self.db, self.watchers)
         return self._hints
+
+    @property
+    def rates(self) -> RateBook | None:
+        """The exchange rates of every configured asset, built on first use (None when
+        config has no ``rates:``); nothing is fetched until it is refreshed."""
+        if self._rates is None and self.config.rates is not None:
+            from daemon.families.registry import family_of
+            from daemon.rates.book import RateBook
+
+            chains = self.config.chains.values()
+            assets = {a for chain in chains for a in family_of(chain).assets(chain)}
+            self._rates = RateBook(self.config.rates, assets, self.clock)
+        return self._rates
 
     @property
     def metrics(self) -> Metrics | None:

@@ -10,6 +10,9 @@
   open one in the first round) with what was credited, to catch coin sent by contracts.
 - ``tatum.reconcile`` (``tatum.reconcile_interval``): compare Tatum's subscriptions with
   the open orders; adopt, recreate or delete (subscription clean-up).
+- ``rates.refresh`` (``rates.refresh``, the first at start; only with a ``rates:``
+  section): ask the rate sources for every asset's rate (daemon.rates.book). It runs on
+  every instance, not once per cluster: each keeps its own read-only cache in memory.
 
 Confirmations are not a timed job: each watcher counts them on every new block (pushed
 over WebSocket/ZMQ, polled as a fallback), in the same transaction as the block.
@@ -78,6 +81,9 @@ def schedule_jobs(
                 first_after=5,
                 when=functools.partial(leads, chain_lease(name)),
             )
+    rates = container.rates
+    if rates is not None:  # every instance: its own cache
+        jobs.every("rates.refresh", rates.config.refresh.total_seconds(), rates.refresh)
     if keeper is not None:
         jobs.every(
             "tatum.reconcile",
