@@ -18,6 +18,7 @@ from daemon.api.errors import install_error_handlers
 from daemon.api.openapi import openapi_document
 from daemon.api.params import header_text, json_body, query_choice, query_int, query_text
 from daemon.api.qr import render
+from daemon.api.rates import rate_routes
 from daemon.api.schemas import STATUSES, CreateOrderBody
 from daemon.api.tatum import tatum_routes
 from daemon.api.webhooks import delivery_routes
@@ -218,6 +219,7 @@ def create_app(container: Container) -> Starlette:
         Route("/openapi.json", openapi, methods=["GET"]),
         *delivery_routes(container),
         *accounting_routes(container),
+        *rate_routes(container),
         *tatum,
     ]
     app = Starlette(routes=routes)

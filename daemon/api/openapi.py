@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from daemon.api.accounting import accounting_paths
 from daemon.api.order_request import create_order_schema
 from daemon.api.params import QUERY_TEXT
+from daemon.api.rates import rate_paths
 from daemon.api.schemas import STATUSES, ErrorBody
 from daemon.api.tatum import tatum_paths
 from daemon.api.webhooks import delivery_paths
@@ -166,6 +167,9 @@ def openapi_document(registry: ChainRegistry, *, tatum: bool) -> dict[str, Any]:
     accounting, accounting_schemas = accounting_paths(errors, _query, _json, REF)
     paths.update(accounting)
     schemas.found.update(accounting_schemas)
+    rates, rate_schemas = rate_paths(errors, _query, _json, REF)
+    paths.update(rates)
+    schemas.found.update(rate_schemas)
     if tatum:
         paths.update(tatum_paths(errors, _json))
     health = {"type": "object", "properties": {"status": {"type": "string"}}}
