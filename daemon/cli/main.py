@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import click
 
+from daemon.cli.addresses import address_gaps_command
 from daemon.cli.admin import apikey, config_group, db_group
 from daemon.cli.chains import chain_group
 from daemon.cli.cluster import cluster_group
 from daemon.cli.context import CliContext
+from daemon.cli.export import export_group
 from daemon.cli.orders import address, order
+from daemon.cli.rates import rates
+from daemon.cli.reconcile import reconcile_command
 from daemon.cli.serve import demo, run
+from daemon.cli.stats import stats
 from daemon.cli.tatum import tatum_group
 from daemon.cli.webhooks import webhook
 from daemon.runtime.logs import configure_logging
@@ -43,8 +48,13 @@ for command in (
     chain_group,
     tatum_group,
     cluster_group,
+    reconcile_command,
+    rates,
+    export_group,
+    stats,
 ):
     cli.add_command(command)
+address.add_command(address_gaps_command)
 
 
 def main() -> None:
