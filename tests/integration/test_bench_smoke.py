@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
         ("bench/payment_latency.py", ["p95/target", "polling every 1 s", "0 failed", "machine"]),
         ("bench/rpc_calls.py", ["JSON-RPC calls/block", "no trace API", "machine"]),
         ("bench/cluster.py", ["1 instance", "3 instances", "orders/s", "takeover", "machine"]),
+        ("bench/reconcile.py", ["transfers/s", "JSON-RPC calls per transfer", "machine"]),
+        ("bench/export.py", ["rows/s", "peak RSS", "total exact", "machine"]),
         (
             "bench/web3_side_by_side.py",
             ["blocks/s", "eth-abi", "eth-utils", "PublicKey.add", "newHeads", "same results"],
