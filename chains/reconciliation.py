@@ -12,7 +12,7 @@ a difference (with what the node says), or ``unchecked`` where the node cannot t
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 # What a finding can be. Everything but OK and UNCHECKED is a difference.
@@ -101,12 +101,15 @@ def by_block(
 ) -> tuple[list[Booked], list[Finding]]:
     """Split ``transfers`` by whether their booked block is the node's block at that
     height (``node_hashes``: height -> hash, None where the node has no block): those
-    in place, and findings for the others."""
+    in place (one booked without a block hash takes the node's), and findings for the
+    others."""
     placed: list[Booked] = []
     moved: list[Finding] = []
     for t in transfers:
         there = node_hashes.get(t.block_height)
-        if there is None:
+        if there is not None and not t.block_hash:  # booked by height only: check the rest
+            placed.append(replace(t, block_hash=there))
+        elif there is None:
             moved.append(
                 Finding(t, BLOCK_MISSING, f"the node has no block at height {t.block_height}")
             )

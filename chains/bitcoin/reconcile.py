@@ -55,9 +55,9 @@ class BitcoinReconciler:
             chunk = transfers[start : start + CHUNK]
             checked = await self.source.on_node(functools.partial(self._chunk, transfers=chunk))
             for finding in checked:
-                found[id(finding.transfer)] = finding
+                found[finding.transfer.seq] = finding
             progress(len(chunk))
-        return [found[id(t)] for t in transfers]
+        return [found[t.seq] for t in transfers]
 
     async def _batch(
         self, node: BitcoinRpc, calls: list[tuple[str, Sequence[object]]]

@@ -69,9 +69,9 @@ class EvmReconciler:
             chunk = transfers[start : start + CHUNK]
             checked = await self.source.pool.run(functools.partial(self._chunk, transfers=chunk))
             for finding in checked:
-                found[id(finding.transfer)] = finding
+                found[finding.transfer.seq] = finding
             progress(len(chunk))
-        return [found[id(t)] for t in transfers]
+        return [found[t.seq] for t in transfers]
 
     async def _chunk(self, client: JsonRpcClient, transfers: Sequence[Booked]) -> list[Finding]:
         heights = sorted({t.block_height for t in transfers})
