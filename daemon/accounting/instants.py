@@ -22,13 +22,10 @@ _DATE_TIME = re.compile(
 )
 
 
-class BadInstant(ValueError):
-    """Text that is not an ISO 8601 date or date and time; the message says what is."""
-
-
-def parse_instant(text: str) -> datetime:
-    """A UTC datetime, or :class:`BadInstant`. RFC 3339 date-times and full dates are
-    taken (fractions of a second past microseconds are cut)."""
+def parse_instant(text: str, name: str) -> datetime:
+    """A UTC datetime, or :class:`InvalidRequest` (``invalid_<name>``, its message
+    ``<name>: …``). RFC 3339 date-times and full dates are taken (fractions of a second
+    past microseconds are cut)."""
     value = text.strip()
     try:
         if _DATE.fullmatch(value):
@@ -45,9 +42,10 @@ def parse_instant(text: str) -> datetime:
                 return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
     except ValueError:
         pass  # the form, but not the calendar (2026-02-30, 25:00)
-    raise BadInstant(
-        f"{text[:40]!r} is not an ISO 8601 date (2026-12-01) or date and time "
-        "(2026-12-01T08:30:00Z)"
+    raise InvalidRequest(
+        f"invalid_{name}",
+        f"{name}: {text[:40]!r} is not an ISO 8601 date (2026-12-01) or date and time "
+        "(2026-12-01T08:30:00Z)",
     )
 
 
@@ -59,15 +57,10 @@ class Period:
     @classmethod
     def parse(cls, since: str | None, until: str | None) -> Period:
         """From request parameters: :class:`InvalidRequest` naming the bad one."""
-        bounds: dict[str, datetime | None] = {"since": None, "until": None}
-        for name, text in (("since", since), ("until", until)):
-            if text is None:
-                continue
-            try:
-                bounds[name] = parse_instant(text)
-            except BadInstant as exc:
-                raise InvalidRequest(f"invalid_{name}", f"{name}: {exc}") from None
-        return cls(bounds["since"], bounds["until"])
+        return cls(
+            None if since is None else parse_instant(since, "since"),
+            None if until is None else parse_instant(until, "until"),
+        )
 
     @property
     def bounded(self) -> bool:

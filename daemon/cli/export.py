@@ -14,9 +14,10 @@ import click
 from sqlalchemy import Connection
 
 from daemon.accounting.export import PaymentExport, write_csv, write_json
-from daemon.accounting.instants import BadInstant, Period, parse_instant
+from daemon.accounting.instants import Period, parse_instant
 from daemon.cli.admin import ensure_migrated
 from daemon.cli.context import CliContext, pass_ctx
+from daemon.services.errors import InvalidRequest
 
 
 class Instant(click.ParamType[datetime]):
@@ -30,9 +31,9 @@ class Instant(click.ParamType[datetime]):
         if isinstance(value, datetime):
             return value
         try:
-            return parse_instant(str(value))
-        except BadInstant as exc:
-            self.fail(str(exc), param, ctx)
+            return parse_instant(str(value), "value")
+        except InvalidRequest as exc:
+            self.fail(exc.message.removeprefix("value: "), param, ctx)
 
 
 INSTANT = Instant()
