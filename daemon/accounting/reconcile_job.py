@@ -4,13 +4,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import Callable
 
 from chains.reconciliation import Reconciler
 from daemon.accounting.reconcile import ReconcileReport, reconcile
 from daemon.families.registry import family_of
+from daemon.metrics.reconcile import reconcile_metrics
 from daemon.runtime.container import Container
 from daemon.services.registry import ChainInfo
+
+log = logging.getLogger("paywatch.reconcile")
+RECHECK_SECONDS = 30.0
 
 
 def reconciler_for(container: Container, chain: str) -> tuple[ChainInfo, Reconciler]:
@@ -45,3 +52,38 @@ async def reconcile_chain(
     return await reconcile(
         container.db, info, reconciler, from_height=from_height, progress=progress
     )
+
+
+async def scheduled_reconcile(
+    container: Container, chain: str, *, recheck_after: float = RECHECK_SECONDS
+) -> ReconcileReport:
+    """One round of the ``chain.NAME.reconcile`` job: reconcile; when something differs,
+    look again from the lowest differing height after ``recheck_after`` seconds (a reorg
+    the watcher is following that moment is not a difference in the books); log each
+    difference that stays, and set the metrics."""
+    report = await reconcile_chain(container, chain)
+    if report.differences:
+        await asyncio.sleep(recheck_after)
+        lowest = min(int(item["block_height"]) for item in report.differences)
+        report = await reconcile_chain(container, chain, from_height=lowest)
+    for item in report.differences:
+        log.warning(
+            "reconcile %s: transfer %s:%s of order %s: %s: %s",
+            chain,
+            item["tx_hash"],
+            item["output_index"],
+            item["order_id"],
+            item["kind"],
+            item["node_says"],
+        )
+    log.info(
+        "reconcile %s: %d transfers checked, %d differences, %d not fully checkable",
+        chain,
+        report.checked,
+        len(report.differences),
+        len(report.unchecked),
+    )
+    metrics = container.metrics
+    if metrics is not None:
+        reconcile_metrics(metrics.registry).record(chain, len(report.differences), time.time())
+    return report

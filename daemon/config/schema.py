@@ -164,6 +164,9 @@ class Config(Section):
     tatum: TatumConfig | None = None
     rates: RatesConfig | None = None  # none: no exchange rates fetched
     chains: Chains = Field(default_factory=dict)
+    # How often each watched chain's credited transfers are read back from its node
+    # (``paywatch reconcile`` as a job; off when unset).
+    reconcile_interval: Duration | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "text"] = "auto"
 

@@ -1,11 +1,17 @@
 """What the daemon's last reconcile of each chain found (the ``chain.NAME.reconcile``
-job, see :mod:`daemon.accounting.reconcile_job`); no series before its first round."""
+job, see :mod:`daemon.accounting.reconcile_job`); no series before its first round.
+
+One :class:`ReconcileMetrics` per registry, registered by the first to ask
+(:func:`reconcile_metrics`): the daemon's metrics at start, the job at its round."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from weakref import WeakKeyDictionary
 
 from prometheus_client import CollectorRegistry, Gauge
+
+_BY_REGISTRY: WeakKeyDictionary[CollectorRegistry, ReconcileMetrics] = WeakKeyDictionary()
 
 
 class ReconcileMetrics:
@@ -29,3 +35,11 @@ class ReconcileMetrics:
     def record(self, chain: str, differences: int, finished_at: float) -> None:
         self.differences.labels(chain).set(differences)
         self.last_run.labels(chain).set(finished_at)
+
+
+def reconcile_metrics(registry: CollectorRegistry) -> ReconcileMetrics:
+    """The registry's reconcile metrics, registered on first use."""
+    metrics = _BY_REGISTRY.get(registry)
+    if metrics is None:
+        metrics = _BY_REGISTRY[registry] = ReconcileMetrics(registry)
+    return metrics

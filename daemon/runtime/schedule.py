@@ -8,6 +8,9 @@
   ``balance_check_interval``): reconcile the balances of the addresses due (each order's
   ``balance_check_after`` its creation, its expiry, the end of its late window; every
   open one in the first round) with what was credited, to catch coin sent by contracts.
+- ``chain.NAME.reconcile`` (``reconcile_interval``, off by default): read every
+  credited transfer of the chain back from its node (``paywatch reconcile``); the
+  differences it finds are logged and set ``paywatch_reconcile_differences``.
 - ``tatum.reconcile`` (``tatum.reconcile_interval``): compare Tatum's subscriptions with
   the open orders; adopt, recreate or delete (subscription clean-up).
 - ``rates.refresh`` (``rates.refresh``, the first at start; only with a ``rates:``
@@ -18,7 +21,7 @@ Confirmations are not a timed job: each watcher counts them on every new block (
 over WebSocket/ZMQ, polled as a fallback), in the same transaction as the block.
 
 With several instances on one PostgreSQL each job runs once across the cluster: the
-order and Tatum jobs on the holder of the ``jobs`` lease, a chain's balance check on
+order, reconcile and Tatum jobs on the holder of the ``jobs`` lease, a chain's balance check on
 the chain's leader (its settling fenced by the chain's lease, like the watcher's
 commits). On SQLite the one instance holds every lease.
 """
@@ -28,6 +31,7 @@ from __future__ import annotations
 import functools
 import logging
 
+from daemon.accounting.reconcile_job import scheduled_reconcile
 from daemon.cluster.leases import JOBS, chain_lease
 from daemon.runtime.container import Container
 from daemon.runtime.jobs import Jobs
@@ -80,6 +84,16 @@ def schedule_jobs(
                 job,
                 first_after=5,
                 when=functools.partial(leads, chain_lease(name)),
+            )
+    interval = container.config.reconcile_interval
+    if interval is not None:
+        for name in container.watchers:
+            jobs.every(
+                f"chain.{name}.reconcile",
+                interval.total_seconds(),
+                functools.partial(scheduled_reconcile, container, name),
+                first_after=60,  # after the watchers' first catch-up
+                when=cluster_job,
             )
     rates = container.rates
     if rates is not None:  # every instance: its own cache
