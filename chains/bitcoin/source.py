@@ -188,7 +188,8 @@ class BitcoinSource:
                     )
                     extra["initialblockdownload"] = "true"
             if self._zmq is not None:
-                extra.update(self._zmq_health())
+                extra.update(self._zmq.health(self._zmq_quiet_after, self._zmq_behind))
+                extra["zmq_missed_blocks"] = str(self.zmq_missed_blocks)
             out.append(replace(entry, healthy=healthy, error=error, extra=extra))
         return out
 
@@ -322,14 +323,3 @@ class BitcoinSource:
         (txid,) = self._seen.add_parsed(parsed)
         if self._seen.pays(txid, self._watched):
             self._news.set()
-
-    def _zmq_health(self) -> dict[str, str]:
-        assert self._zmq is not None
-        quiet = self._zmq.quiet_for()
-        live = quiet is not None and quiet < self._zmq_quiet_after and not self._zmq_behind
-        return {
-            "zmq": "live" if live else "quiet (polling)",
-            "zmq_received": str(self._zmq.received),
-            "zmq_lost": str(self._zmq.lost),
-            "zmq_missed_blocks": str(self.zmq_missed_blocks),
-        }

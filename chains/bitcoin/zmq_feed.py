@@ -77,6 +77,17 @@ class ZmqFeed:
             return None
         return self._mono() - self.last_message_at
 
+    def health(self, quiet_after: float, behind: bool) -> dict[str, str]:
+        """The feed as the chain's health shows it: live, or quiet (the polls carry on)
+        when nothing came for ``quiet_after`` seconds or a block came only by polling."""
+        quiet = self.quiet_for()
+        live = quiet is not None and quiet < quiet_after and not behind
+        return {
+            "zmq": "live" if live else "quiet (polling)",
+            "zmq_received": str(self.received),
+            "zmq_lost": str(self.lost),
+        }
+
     async def _receive(self, sock: zmq.asyncio.Socket) -> None:
         while True:
             try:
