@@ -2,12 +2,16 @@
 
 A background task (started on the first :meth:`NewHeads.wait`, never at
 construction) subscribes with ``eth_subscribe("newHeads")`` and sets an event
-for each notification. The heads themselves are not trusted or parsed: the
-watcher fetches blocks over HTTP as always, so a notification only means
-"look now". When the socket drops, the task reconnects with back-off and
-``wait`` degrades to polling (it returns after the poll interval), so nothing
-depends on the socket being up; a reconnect wakes the watcher at once in case
-a block came while the socket was down.
+for each notification. The heads are not trusted for payments: the watcher
+fetches blocks over HTTP as always, so a notification only means "look now";
+only the announced head's number and hash are kept (:attr:`NewHeads.head`), to
+tell whether the HTTP endpoints have shown it yet. :meth:`NewHeads.quiet_for`
+says how long the socket has been silent while connected (the source polls
+slowly while heads keep coming, at the poll interval otherwise). When the
+socket drops, the task reconnects with back-off and ``wait`` degrades to
+polling (it returns after the poll interval), so nothing depends on the socket
+being up; a reconnect wakes the watcher at once in case a block came while the
+socket was down.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
+from collections.abc import Callable
+from typing import Any
 
 from websockets.asyncio.client import connect
 
@@ -27,7 +34,13 @@ RECONNECT = Retry(initial=0.5, factor=2.0, maximum=30.0)  # 0.5 s doubling to 30
 
 
 class NewHeads:
-    def __init__(self, url: str, *, poll_interval: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        poll_interval: float = 5.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._url = url
         self.url = redact_url(url)
         self.poll_interval = poll_interval
@@ -35,6 +48,9 @@ class NewHeads:
         self.error: str | None = None
         self.heads_seen = 0
         self.connects = 0
+        self.head: tuple[int, str] | None = None  # the last announced (height, hash)
+        self._mono = monotonic
+        self._news_at: float | None = None  # monotonic: last head (or connect) while connected
         self._event = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -51,6 +67,13 @@ class NewHeads:
         finally:
             self._event.clear()
 
+    def quiet_for(self) -> float | None:
+        """Seconds since the socket last announced a head (or connected); None while
+        it is down."""
+        if not self.connected or self._news_at is None:
+            return None
+        return max(self._mono() - self._news_at, 0.0)
+
     async def _run(self) -> None:
         backoff = Backoff(RECONNECT)
         while True:
@@ -63,7 +86,7 @@ class NewHeads:
                 self.error = f"{type(exc).__name__}: {exc}"
             finally:
                 if self.connected:
-                    self.connected = False
+                    self.connected, self._news_at = False, None
                     self._event.set()  # a waiter stops waiting on a dead socket: poll now
             await asyncio.sleep(backoff.failed())
 
@@ -75,12 +98,15 @@ class NewHeads:
             if not isinstance(ack, dict) or "result" not in ack:
                 raise ConnectionError(f"eth_subscribe refused: {ack}")
             self.connected, self.error = True, None
+            self._news_at = self._mono()
             self.connects += 1
             self._event.set()  # a block may have come while we were away
             async for message in ws:
                 data = json.loads(message)
                 if isinstance(data, dict) and data.get("method") == "eth_subscription":
                     self.heads_seen += 1
+                    self.head = _announced(data) or self.head
+                    self._news_at = self._mono()
                     self._event.set()
         self.error = "the socket was closed"
 
@@ -98,3 +124,19 @@ class NewHeads:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+
+def _announced(message: dict[str, Any]) -> tuple[int, str] | None:
+    """The (height, hash) a notification announces; None when it does not parse (it
+    still wakes the watcher)."""
+    params = message.get("params")
+    result = params.get("result") if isinstance(params, dict) else None
+    if not isinstance(result, dict):
+        return None
+    number, block_hash = result.get("number"), result.get("hash")
+    if not isinstance(number, str) or not isinstance(block_hash, str):
+        return None
+    try:
+        return int(number, 16), block_hash.lower()
+    except ValueError:
+        return None

@@ -13,6 +13,13 @@ node allows:
 
 Blocks must link by parent hash and every log must belong to the block fetched
 at its height, otherwise the chain moved under us and ``BlockNotFound`` is raised.
+
+With a WebSocket (``ws_url``), its ``newHeads`` are the trigger and polling is a
+slow safety net (:meth:`EvmSource.wait_for_news`): while the socket is connected,
+has announced a head within ``QUIET_BLOCKS`` block times, every HTTP endpoint is
+healthy and the last tip fetched over HTTP shows the announced head, a wait lasts
+until the next head or ``max(poll interval, QUIET_BLOCKS block times)``; otherwise
+it is the poll interval, as without a socket.
 """
 
 from __future__ import annotations
@@ -50,6 +57,8 @@ from chains.watching import (
 
 TRACE_PARITY = "trace_block"
 TRACE_CALL_TRACER = "debug_traceBlockByNumber"
+# A socket silent for this many block times is not relied on: polling as without one.
+QUIET_BLOCKS = 3
 
 
 @dataclass(frozen=True)
@@ -82,11 +91,13 @@ class EvmSource:
             raise ValueError(f"unknown trace API {api!r}")
         self.trace_method: str | None = api if api in (TRACE_PARITY, TRACE_CALL_TRACER) else None
         self._trace_detected = api != "auto"
+        self._tip: BlockHeader | None = None  # the last tip the HTTP endpoints showed
 
     # --- heads -------------------------------------------------------------------
 
     async def tip(self) -> BlockHeader:
-        return await self.pool.refresh(_latest)
+        self._tip = await self.pool.refresh(_latest)
+        return self._tip
 
     async def finalized_height(self) -> int | None:
         async def ask(client: JsonRpcClient) -> int | None:
@@ -265,6 +276,10 @@ class EvmSource:
         return None  # EVM payments count from their block on
 
     async def wait_for_news(self, timeout: float) -> None:
+        """Until a new head is announced, or ``timeout`` (the poll interval); while the
+        WebSocket can be relied on, until a head or the slow safety poll."""
+        if self.newheads is not None:
+            timeout = self._safety_poll(self.newheads, timeout)
         recheck = self.pool.recheck_in()  # an endpoint's lag is judged sooner than a poll
         if recheck is not None:
             timeout = min(timeout, recheck)
@@ -272,6 +287,23 @@ class EvmSource:
             await self.newheads.wait(timeout)  # falls back to polling while the socket is down
         else:
             await asyncio.sleep(max(timeout, 0.0))
+
+    def _safety_poll(self, newheads: NewHeads, poll: float) -> float:
+        """How long to wait for the next head: ``poll`` unless the socket is relied on,
+        else until ``max(poll, QUIET_BLOCKS block times)`` after its last head (when it
+        is quiet by then, the next round polls)."""
+        quiet = newheads.quiet_for()
+        limit = max(poll, QUIET_BLOCKS * self.pool.block_time)
+        if quiet is None or quiet >= limit:
+            return poll  # down or gone quiet: poll
+        if not all(h.healthy for h in self.pool.health()):
+            return poll  # an endpoint failing or lagging is looked at every poll
+        head, tip = newheads.head, self._tip
+        if tip is None:
+            return poll
+        if head is not None and (tip.height, tip.hash.lower()) != head and tip.height <= head[0]:
+            return poll  # the HTTP endpoints have not shown the announced head yet
+        return max(poll, limit - quiet)
 
     def health(self) -> list[EndpointHealth]:
         out = self.pool.health()

@@ -295,7 +295,12 @@ class ChainWatcher:
                 if failing is not None:
                     log.info("chain %s: the node answers again", self.chain)
                 failing = None
-            # Until the source has news (at most a poll interval), a nudge, or ``stop``.
-            # A failing watcher ignores nudges (a flood of notifications must not hammer it).
-            news = self.source.wait_for_news(self.settings.poll_interval)
-            await wait_for_any(stop, news, *(() if failing is not None else (self._nudged,)))
+            # Until the source has news (a poll interval, or longer while a healthy head
+            # feed is the trigger), a nudge, or ``stop``. A failing watcher polls, and
+            # ignores nudges (a flood of notifications must not hammer it).
+            poll = self.settings.poll_interval
+            news = self.source.wait_for_news(poll)
+            if failing is not None:
+                await wait_for_any(stop, news, timeout=poll)
+            else:
+                await wait_for_any(stop, news, self._nudged)

@@ -12,6 +12,9 @@ and forwards each POST to the upstream node, or fails as :meth:`RpcProxy.set` sa
   mode was set; everything else is forwarded (a node that stopped following the chain);
 * ``lagging``: the head is ``lag`` blocks behind the node's;
 * ``slow``: nothing is answered for ``delay`` seconds (or until the mode changes).
+
+Every JSON-RPC call that reaches it is counted by method (a head asked for with
+``eth_getBlockByNumber("latest")`` as ``HEAD``): :meth:`RpcProxy.take_calls`.
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 import httpx
 
 Mode = Literal["ok", "refused", "502", "frozen", "lagging", "slow"]
+HEAD = 'eth_getBlockByNumber("latest")'
 
 
 class RpcProxy:
@@ -35,6 +40,8 @@ class RpcProxy:
         self.delay = 30.0
         self.frozen_height: int | None = None
         self.requests = 0
+        self.calls: Counter[str] = Counter()
+        self._count_lock = threading.Lock()
         self._changed = threading.Event()  # cuts a slow answer short when the mode changes
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -60,6 +67,12 @@ class RpcProxy:
             self.mode = mode
             self._changed.set()
             self._changed = threading.Event()
+
+    def take_calls(self) -> Counter[str]:
+        """The calls counted since the last take (by method), and zero the count."""
+        with self._count_lock:
+            taken, self.calls = self.calls, Counter()
+        return taken
 
     def close(self) -> None:
         with self._lock:
@@ -118,6 +131,9 @@ class RpcProxy:
 
     def _one(self, request: dict[str, Any], mode: Mode) -> dict[str, Any]:
         method, params = request.get("method"), list(request.get("params") or [])
+        with self._count_lock:
+            latest = method == "eth_getBlockByNumber" and params[:1] == ["latest"]
+            self.calls[HEAD if latest else str(method)] += 1
         head = self._head(mode)
         if head is not None and method == "eth_blockNumber":
             return {"jsonrpc": "2.0", "id": request.get("id"), "result": hex(head)}
