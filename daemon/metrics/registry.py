@@ -22,10 +22,13 @@ from daemon.config.schema import Config
 from daemon.metrics.chains import ChainCollector, TransferMetrics, configured_assets
 from daemon.metrics.cluster import LeaderCollector
 from daemon.metrics.jobs import JobCollector
+from daemon.metrics.rates import RateCollector
+from daemon.metrics.reconcile import reconcile_metrics
 from daemon.metrics.rpc import RpcMetrics
 from daemon.metrics.stored import StoredCounts
 from daemon.metrics.tatum import TatumCollector
 from daemon.metrics.webhooks import WebhookMetrics
+from daemon.rates.book import RateBook
 from daemon.runtime.jobs import Jobs
 from daemon.storage.database import Database
 from daemon.tatum.hints import Hints
@@ -65,6 +68,7 @@ class Metrics:
         hints: Callable[[], Hints | None],
         jobs: Callable[[], Jobs | None] = lambda: None,
         cluster: Callable[[], Leadership | None] = lambda: None,
+        rates: Callable[[], RateBook | None] = lambda: None,
         version: str | None = None,
     ) -> None:
         # No *_created series beside every counter and histogram: they double what is
@@ -75,15 +79,22 @@ class Metrics:
         self.rpc = RpcMetrics(registry)
         self.transfers = TransferMetrics(registry, configured_assets(config))
         self.webhooks = WebhookMetrics(registry)
+        self.reconcile = reconcile_metrics(registry)
         self.stored = StoredCounts(db)
         collectors: list[
-            ChainCollector | StoredCounts | TatumCollector | JobCollector | LeaderCollector
+            ChainCollector
+            | StoredCounts
+            | TatumCollector
+            | JobCollector
+            | LeaderCollector
+            | RateCollector
         ] = [
             ChainCollector(watchers, clock),
             self.stored,
             TatumCollector(hints),
             JobCollector(jobs),
             LeaderCollector(cluster, watched_chains(config)),
+            RateCollector(rates),
         ]
         for collector in collectors:
             registry.register(collector)
@@ -101,6 +112,7 @@ class Metrics:
             self.webhooks.duration,
             self.webhooks.latency,
             self.webhooks.endpoints,
+            *self.reconcile.gauges(),
             info,
         ]
         ProcessCollector(registry=registry)

@@ -110,6 +110,7 @@ class Container:
                 hints=lambda: self.tatum_hints,
                 jobs=lambda: self.jobs,
                 cluster=lambda: self.cluster,
+                rates=lambda: self.rates,
             )
         return self._metrics
 
