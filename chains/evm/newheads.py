@@ -102,13 +102,17 @@ class NewHeads:
             self.connects += 1
             self._event.set()  # a block may have come while we were away
             async for message in ws:
-                data = json.loads(message)
-                if isinstance(data, dict) and data.get("method") == "eth_subscription":
-                    self.heads_seen += 1
-                    self.head = _announced(data) or self.head
-                    self._news_at = self._mono()
-                    self._event.set()
+                self.heard(json.loads(message))
         self.error = "the socket was closed"
+
+    def heard(self, message: Any) -> None:
+        """A message from the connected socket: a ``newHeads`` notification wakes the
+        waiter and notes the head it announces; anything else is ignored."""
+        if isinstance(message, dict) and message.get("method") == "eth_subscription":
+            self.heads_seen += 1
+            self.head = _announced(message) or self.head
+            self._news_at = self._mono()
+            self._event.set()
 
     def health(self) -> EndpointHealth:
         return EndpointHealth(

@@ -277,33 +277,39 @@ class EvmSource:
 
     async def wait_for_news(self, timeout: float) -> None:
         """Until a new head is announced, or ``timeout`` (the poll interval); while the
-        WebSocket can be relied on, until a head or the slow safety poll."""
-        if self.newheads is not None:
-            timeout = self._safety_poll(self.newheads, timeout)
-        recheck = self.pool.recheck_in()  # an endpoint's lag is judged sooner than a poll
-        if recheck is not None:
-            timeout = min(timeout, recheck)
+        WebSocket is relied on, until a head or the slow safety poll (:meth:`news_timeout`)."""
+        timeout = self.news_timeout(timeout)
         if self.newheads is not None:
             await self.newheads.wait(timeout)  # falls back to polling while the socket is down
         else:
             await asyncio.sleep(max(timeout, 0.0))
 
-    def _safety_poll(self, newheads: NewHeads, poll: float) -> float:
-        """How long to wait for the next head: ``poll`` unless the socket is relied on,
-        else until ``max(poll, QUIET_BLOCKS block times)`` after its last head (when it
-        is quiet by then, the next round polls)."""
+    def news_timeout(self, poll: float) -> float:
+        """How long :meth:`wait_for_news` waits at most: ``poll``, unless the WebSocket is
+        relied on; then until ``max(poll, QUIET_BLOCKS block times)`` after its last head
+        (quiet by then, the next round polls). Sooner when an endpoint's lag is due."""
+        timeout = poll
+        if self.newheads is not None and self._heads_relied_on(self.newheads, poll):
+            quiet = self.newheads.quiet_for()
+            assert quiet is not None
+            timeout = max(poll, self._quiet_limit(poll) - quiet)
+        recheck = self.pool.recheck_in()  # an endpoint's lag is judged sooner than a poll
+        return timeout if recheck is None else min(timeout, recheck)
+
+    def _quiet_limit(self, poll: float) -> float:
+        return max(poll, QUIET_BLOCKS * self.pool.block_time)
+
+    def _heads_relied_on(self, newheads: NewHeads, poll: float) -> bool:
         quiet = newheads.quiet_for()
-        limit = max(poll, QUIET_BLOCKS * self.pool.block_time)
-        if quiet is None or quiet >= limit:
-            return poll  # down or gone quiet: poll
+        if quiet is None or quiet >= self._quiet_limit(poll):
+            return False  # down, or gone quiet
         if not all(h.healthy for h in self.pool.health()):
-            return poll  # an endpoint failing or lagging is looked at every poll
+            return False  # an endpoint failing or lagging is looked at every poll
         head, tip = newheads.head, self._tip
         if tip is None:
-            return poll
-        if head is not None and (tip.height, tip.hash.lower()) != head and tip.height <= head[0]:
-            return poll  # the HTTP endpoints have not shown the announced head yet
-        return max(poll, limit - quiet)
+            return False
+        # The HTTP endpoints have not shown the announced head yet: poll until they do.
+        return head is None or (tip.height, tip.hash.lower()) == head or tip.height > head[0]
 
     def health(self) -> list[EndpointHealth]:
         out = self.pool.health()
