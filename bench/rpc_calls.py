@@ -1,14 +1,19 @@
 """JSON-RPC calls per block that `paywatch run` asks of its node, with 10 and 1,000 open
-orders, on a node with a trace API (anvil's trace_block) and without (trace_api: none).
+orders, on a node with a trace API (anvil's trace_block) and without (trace_api: none),
+polling and with a WebSocket (``ws_url``: newHeads as the trigger, polling as a slow
+safety net).
 
-`paywatch run` (SQLite) watches one anvil chain through a counting JSON-RPC proxy (this
-script, a thread), polling. The clock is compressed five times: 12 s blocks and a 5 s
-poll become blocks mined every 2.4 s and a 1 s poll; the balance check's rounds and its
-check after creation (1 min each) become 12 s. For each case: a fresh database, the
-daemon started, N orders made over the API (expiring in an hour), a wait until their
-checks after creation are done (the calls they cost are printed per order), then the
-calls counted over B blocks. Target: <= 4.4 calls per block in every case, the same at
-1,000 open orders as at 10 (what Bitcart's ETH daemon asks on the same setup).
+For each node and order count, two `paywatch run` (SQLite), one polling and one with
+the node's WebSocket, watch one anvil chain side by side, each through its own counting
+JSON-RPC proxy (this script, a thread; the WebSocket goes to anvil directly: what it
+triggers over HTTP is counted). The clock is compressed five times: 12 s blocks and a
+5 s poll become blocks mined every 2.4 s and a 1 s poll; the balance check's rounds and
+its check after creation (1 min each) become 12 s. For each case: fresh databases, the
+daemons started, N orders made on each over the API (expiring in an hour), a wait until
+their checks after creation are done (the calls they cost are printed per order), then
+the calls counted over the same B blocks. Target: <= 4.4 calls per block in every case,
+the same at 1,000 open orders as at 10 (what Bitcart's ETH daemon asks on the same
+setup), and with a WebSocket no more than polling.
 
     python bench/rpc_calls.py [--quick] [--blocks B]
 """
@@ -23,7 +28,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -102,10 +107,13 @@ class CountingProxy:
 
 @contextmanager
 def daemon(
-    workdir: Path, anvil: Anvil, proxy: CountingProxy, trace: str, check: int
+    workdir: Path, anvil: Anvil, proxy: CountingProxy, trace: str, check: int, ws: bool
 ) -> Iterator[tuple[str, str]]:
     port = free_port()
-    chain = anvil_chain_yaml(proxy.url, start_height=anvil.height(), poll_interval="1s")
+    ws_url = anvil.ws_url if ws else None
+    chain = anvil_chain_yaml(
+        proxy.url, ws_url=ws_url, start_height=anvil.height(), poll_interval="1s"
+    )
     chain += f"    trace_api: {trace}\n"
     chain += f"    balance_check_interval: {check}s\n"
     chain += f"    balance_check_after: {check}s\n"
@@ -116,7 +124,6 @@ def daemon(
         f"orders: {{expires_in: 1h}}\n{chain}"
     )
     with running(config, port, ready_seconds=60.0) as paywatch:
-        time.sleep(FIRST_ROUND_SECONDS)  # orders made after it: only their own moments count
         yield paywatch.base, paywatch.key
 
 
@@ -129,30 +136,46 @@ def mine_for(anvil: Anvil, blocks: int) -> None:
         anvil.mine()
 
 
-def run_case(anvil: Anvil, trace: str, orders: int, blocks: int, check: int) -> dict[str, Any]:
-    proxy = CountingProxy(anvil.url)
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        daemon(Path(tmp), anvil, proxy, trace, check) as (base, key),
-    ):
-        auth = {"Authorization": f"Bearer {key}"}
-        with httpx.Client(base_url=base, headers=auth, timeout=30) as api:
-            for i in range(orders):
-                body = {"order_id": f"B-{i}", "chain": "eth", "asset": "ETH", "amount": "0.01"}
-                api.post("/v1/orders", json=body).raise_for_status()
+MODES = (("polling", False), ("WebSocket", True))
+
+
+def run_case(
+    anvil: Anvil, trace: str, orders: int, blocks: int, check: int
+) -> dict[str, dict[str, Any]]:
+    """Both modes side by side over the same blocks: mode -> its figures."""
+    proxies = {mode: CountingProxy(anvil.url) for mode, _ in MODES}
+    with ExitStack() as stack:
+        apis = {}
+        for mode, ws in MODES:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            apis[mode] = stack.enter_context(
+                daemon(workdir, anvil, proxies[mode], trace, check, ws)
+            )
+        time.sleep(FIRST_ROUND_SECONDS)  # orders made after it: only their own moments count
+        for base, key in apis.values():
+            auth = {"Authorization": f"Bearer {key}"}
+            with httpx.Client(base_url=base, headers=auth, timeout=30) as api:
+                for i in range(orders):
+                    body = {"order_id": f"B-{i}", "chain": "eth", "asset": "ETH", "amount": "0.01"}
+                    api.post("/v1/orders", json=body).raise_for_status()
         # Every order's check after creation falls in the next two rounds.
         mine_for(anvil, int((2 * check + 2) / BLOCK_SECONDS) + 1)
-        _, setup = proxy.take()
+        setups = {mode: proxy.take()[1] for mode, proxy in proxies.items()}
         mine_for(anvil, blocks)
-        requests, calls = proxy.take()
-    proxy.close()
-    return {
-        "calls": sum(calls.values()) / blocks,
-        "requests": requests / blocks,
-        "balance": sum(calls[m] for m in BALANCE_METHODS) / blocks,
-        "per_order": sum(setup[m] for m in BALANCE_METHODS) / orders,
-        "methods": dict(calls),
-    }
+        counted = {mode: proxy.take() for mode, proxy in proxies.items()}
+    out = {}
+    for mode, proxy in proxies.items():
+        proxy.close()
+        requests, calls = counted[mode]
+        setup = setups[mode]
+        out[mode] = {
+            "calls": sum(calls.values()) / blocks,
+            "requests": requests / blocks,
+            "balance": sum(calls[m] for m in BALANCE_METHODS) / blocks,
+            "per_order": sum(setup[m] for m in BALANCE_METHODS) / orders,
+            "methods": dict(calls),
+        }
+    return out
 
 
 def main() -> None:
@@ -169,23 +192,32 @@ def main() -> None:
     with anvil_node() as anvil:
         for trace, label in (("auto", "trace API"), ("none", "no trace API")):
             for n in sizes:
-                r = run_case(anvil, trace, n, blocks, check)
-                rows.append((label, n, r))
-                print(f"  measured: {label}, {n} orders: {r['methods']}", flush=True)
+                for mode, r in run_case(anvil, trace, n, blocks, check).items():
+                    rows.append((label, n, mode, r))
+                    print(f"  measured: {label}, {n} orders, {mode}: {r['methods']}", flush=True)
     print()
     print(
-        f"{'node':<14}{'open orders':>12}{'JSON-RPC calls/block':>22}{'HTTP requests/block':>21}"
-        f"{'balance calls/block':>21}{'per order created':>19}"
+        f"{'node':<14}{'open orders':>12}{'watching':>11}{'JSON-RPC calls/block':>22}"
+        f"{'HTTP requests/block':>21}{'balance calls/block':>21}{'per order created':>19}"
     )
-    for label, n, r in rows:
+    for label, n, mode, r in rows:
         print(
-            f"{label:<14}{n:>12}{r['calls']:>22.2f}{r['requests']:>21.2f}"
+            f"{label:<14}{n:>12}{mode:>11}{r['calls']:>22.2f}{r['requests']:>21.2f}"
             f"{r['balance']:>21.2f}{r['per_order']:>19.2f}"
         )
     print("per order created: balance calls of its check after creation; over its whole")
     print("life at most 3 checks (after creation, expiry, late window's end) x 2 calls")
-    worst = max(r["calls"] for _, _, r in rows)
+    worst = max(r["calls"] for *_, r in rows)
     print(f"\nworst: {worst:.2f} JSON-RPC calls/block (target <= {TARGET})")
+    by_case = {(label, n, mode): r["calls"] for label, n, mode, r in rows}
+    ws_over = [
+        f"{label}, {n} orders"
+        for label, n, mode, r in rows
+        if mode == "polling" and by_case[(label, n, "WebSocket")] > r["calls"]
+    ]
+    print(
+        f"WebSocket <= polling: {'every case' if not ws_over else 'not in ' + '; '.join(ws_over)}"
+    )
     print(machine_speed.report())
 
 
