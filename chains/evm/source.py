@@ -15,11 +15,7 @@ Blocks must link by parent hash and every log must belong to the block fetched
 at its height, otherwise the chain moved under us and ``BlockNotFound`` is raised.
 
 With a WebSocket (``ws_url``), its ``newHeads`` are the trigger and polling is a
-slow safety net (:meth:`EvmSource.wait_for_news`): while the socket is connected,
-has announced a head within ``QUIET_BLOCKS`` block times, every HTTP endpoint is
-healthy and the last tip fetched over HTTP shows the announced head, a wait lasts
-until the next head or ``max(poll interval, QUIET_BLOCKS block times)``; otherwise
-it is the poll interval, as without a socket.
+slow safety net (:mod:`chains.evm.news`).
 """
 
 from __future__ import annotations
@@ -43,6 +39,7 @@ from chains.evm.extraction import (
     traced_txs,
 )
 from chains.evm.newheads import NewHeads
+from chains.evm.news import news_timeout
 from chains.jsonrpc import JsonRpcClient, RpcError
 from chains.watching import (
     BlockHeader,
@@ -58,7 +55,6 @@ from chains.watching import (
 TRACE_PARITY = "trace_block"
 TRACE_CALL_TRACER = "debug_traceBlockByNumber"
 # A socket silent for this many block times is not relied on: polling as without one.
-QUIET_BLOCKS = 3
 
 
 @dataclass(frozen=True)
@@ -285,31 +281,8 @@ class EvmSource:
             await asyncio.sleep(max(timeout, 0.0))
 
     def news_timeout(self, poll: float) -> float:
-        """How long :meth:`wait_for_news` waits at most: ``poll``, unless the WebSocket is
-        relied on; then until ``max(poll, QUIET_BLOCKS block times)`` after its last head
-        (quiet by then, the next round polls). Sooner when an endpoint's lag is due."""
-        timeout = poll
-        if self.newheads is not None and self._heads_relied_on(self.newheads, poll):
-            quiet = self.newheads.quiet_for()
-            assert quiet is not None
-            timeout = max(poll, self._quiet_limit(poll) - quiet)
-        recheck = self.pool.recheck_in()  # an endpoint's lag is judged sooner than a poll
-        return timeout if recheck is None else min(timeout, recheck)
-
-    def _quiet_limit(self, poll: float) -> float:
-        return max(poll, QUIET_BLOCKS * self.pool.block_time)
-
-    def _heads_relied_on(self, newheads: NewHeads, poll: float) -> bool:
-        quiet = newheads.quiet_for()
-        if quiet is None or quiet >= self._quiet_limit(poll):
-            return False  # down, or gone quiet
-        if not all(h.healthy for h in self.pool.health()):
-            return False  # an endpoint failing or lagging is looked at every poll
-        head, tip = newheads.head, self._tip
-        if tip is None:
-            return False
-        # The HTTP endpoints have not shown the announced head yet: poll until they do.
-        return head is None or (tip.height, tip.hash.lower()) == head or tip.height > head[0]
+        """How long :meth:`wait_for_news` waits at most (:func:`chains.evm.news.news_timeout`)."""
+        return news_timeout(self.newheads, self.pool, self._tip, poll)
 
     def health(self) -> list[EndpointHealth]:
         out = self.pool.health()

@@ -10,7 +10,8 @@ import pytest
 
 from chains.endpoints import EndpointPool
 from chains.evm.newheads import NewHeads
-from chains.evm.source import QUIET_BLOCKS, EvmSource, EvmSourceSettings
+from chains.evm.news import QUIET_BLOCKS
+from chains.evm.source import EvmSource, EvmSourceSettings
 from chains.jsonrpc import JsonRpcClient
 from chains.watching import ChainUnavailable
 
