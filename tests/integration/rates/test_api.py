@@ -34,18 +34,10 @@ def container_for(tmp_path: Path, clock: ManualClock, rates: str) -> Container:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def ex(clock: ManualClock) -> Iterator[Exchanges]:
-    with rate_standins(clock) as exchanges:
-        exchanges.kraken.set_price("BTC", "EUR", "60000.10")
-        exchanges.coinbase.set_price("BTC", "EUR", "60000.30")
-        exchanges.bitstamp.set_price("BTC", "EUR", "60000.20")
-        exchanges.set_price("USDC", "EUR", "0.9210")
-        yield exchanges
+def ex(ex: Exchanges) -> Exchanges:
+    """The stand-ins (conftest), quoting USDC/EUR too."""
+    ex.set_price("USDC", "EUR", "0.9210")
+    return ex
 
 
 @pytest.fixture

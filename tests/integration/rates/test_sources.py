@@ -5,7 +5,6 @@ min_sources, outvoting, each kind of failure, unlisted pairs, fixed rates."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -14,21 +13,7 @@ from daemon.config import parse_config
 from daemon.rates.book import RateBook
 from daemon.rates.errors import RatesUnavailable, UnknownCurrency
 from tests.support.clock import ManualClock
-from tests.support.rate_standins import Exchanges, rate_standins
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def ex(clock: ManualClock) -> Iterator[Exchanges]:
-    with rate_standins(clock) as exchanges:
-        exchanges.kraken.set_price("BTC", "EUR", "60000.10")
-        exchanges.coinbase.set_price("BTC", "EUR", "60000.30")
-        exchanges.bitstamp.set_price("BTC", "EUR", "60000.20")
-        yield exchanges
+from tests.support.rate_standins import Exchanges
 
 
 def book_of(ex: Exchanges, clock: ManualClock, extra: str = "") -> RateBook:
