@@ -192,11 +192,17 @@ def by_method(**handlers: Handler) -> Handler:
 def create_app(container: Container) -> Starlette:
     handlers = OrderRoutes(container)
     tatum = tatum_routes(container)  # none when Tatum notifications are off
+    rates = rate_routes(container)  # none when the config has no rates: section
     spec: list[bytes] = []  # built on first request (order_id's pattern takes a moment)
 
     async def openapi(request: Request) -> Response:
         if not spec:
-            document = openapi_document(container.orders.registry, tatum=bool(tatum))
+            rated = container.config.rates
+            document = openapi_document(
+                container.orders.registry,
+                tatum=bool(tatum),
+                rates=None if rated is None else list(rated.currencies),
+            )
             spec.append(json_codec.dumps_bytes(document))
         return Response(spec[0], media_type="application/json")
 
@@ -219,7 +225,7 @@ def create_app(container: Container) -> Starlette:
         Route("/openapi.json", openapi, methods=["GET"]),
         *delivery_routes(container),
         *accounting_routes(container),
-        *rate_routes(container),
+        *rates,
         *tatum,
     ]
     app = Starlette(routes=routes)

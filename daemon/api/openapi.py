@@ -65,8 +65,11 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
     }
 
 
-def openapi_document(registry: ChainRegistry, *, tatum: bool) -> dict[str, Any]:
-    """The document for these chains; the Tatum route only when its notifications are on."""
+def openapi_document(
+    registry: ChainRegistry, *, tatum: bool, rates: list[str] | None = None
+) -> dict[str, Any]:
+    """The document for these chains; the Tatum route only when its notifications are on,
+    the rates route only when rates are (``rates``: the configured currencies)."""
     schemas = _Schemas()
     error = schemas.ref(ErrorBody)
 
@@ -167,9 +170,10 @@ def openapi_document(registry: ChainRegistry, *, tatum: bool) -> dict[str, Any]:
     accounting, accounting_schemas = accounting_paths(errors, _query, _json, REF)
     paths.update(accounting)
     schemas.found.update(accounting_schemas)
-    rates, rate_schemas = rate_paths(errors, _query, _json, REF)
-    paths.update(rates)
-    schemas.found.update(rate_schemas)
+    if rates is not None:
+        rate_path, rate_schemas = rate_paths(errors, _query, _json, REF, rates)
+        paths.update(rate_path)
+        schemas.found.update(rate_schemas)
     if tatum:
         paths.update(tatum_paths(errors, _json))
     health = {"type": "object", "properties": {"status": {"type": "string"}}}

@@ -1,6 +1,7 @@
 """``GET /v1/rates?currency=EUR``: the daemon's cached exchange rates (daemon.rates),
-each asset's median and each source's answer, its age and whether it counted. Rates
-off (no ``rates:`` in config): 503 ``rates_unavailable``."""
+each asset's median and each source's answer, its age and whether it counted. Served
+and published only when the config has a ``rates:`` section (as Tatum's route only
+when its notifications are on)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing_extensions import TypedDict
 
 from daemon.api.auth import requires_key
 from daemon.api.params import query_text
-from daemon.rates.errors import RatesUnavailable
+from daemon.rates.errors import RatesUnavailable, UnknownCurrency
 from daemon.runtime.container import Container
 from daemon.services import json_codec
 from daemon.services.order_shape import shape_schemas
@@ -38,19 +39,31 @@ class Rates(TypedDict):
 
 
 def rate_routes(container: Container) -> list[Route]:
+    if container.config.rates is None:
+        return []
+
     async def get_rates(request: Request) -> Response:
         book = container.rates
         if book is None:
             raise RatesUnavailable("rates are off: the config has no rates: section")
-        currency = query_text(request, "currency", 16) or book.currencies[0]
+        asked = query_text(request, "currency", 16)
+        currency = book.currencies[0] if asked is None else asked
+        if currency.upper() not in book.currencies:  # exactly a configured code, any case
+            raise UnknownCurrency(currency)
         view: Rates = book.view(currency)  # type: ignore[assignment]
         return Response(json_codec.dumps_bytes(view), 200, media_type="application/json")
 
     return [Route("/v1/rates", requires_key(container.db, get_rates), methods=["GET"])]
 
 
+def currency_pattern(currencies: list[str]) -> str:
+    """The configured currency codes in any case (``[Ee][Uu][Rr]``), as JSON Schema says it."""
+    codes = ("".join(f"[{c.upper()}{c.lower()}]" for c in code) for code in currencies)
+    return f"^({'|'.join(codes)})$"
+
+
 def rate_paths(
-    errors: Any, query: Any, json_content: Any, ref_template: str
+    errors: Any, query: Any, json_content: Any, ref_template: str, currencies: list[str]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The OpenAPI path of the route and the schemas it uses (``errors``, ... from
     openapi.py)."""
@@ -71,7 +84,7 @@ def rate_paths(
                 "parameters": [
                     query(
                         "currency",
-                        {"type": "string", "pattern": "^[A-Za-z]{3}$"},
+                        {"type": "string", "pattern": currency_pattern(currencies)},
                         "Fiat currency (default: the first of rates.currencies)",
                     )
                 ],

@@ -24,7 +24,9 @@ SECONDS = int(os.environ.get("PAYWATCH_SCHEMATHESIS_SECONDS", "60"))
 
 
 def test_schemathesis_finds_nothing(make_container: ContainerFactory, tmp_path: Path) -> None:
-    container = make_container(extra="webhooks: {allow_private_targets: true}")
+    # Fixed rates (no exchange asked): /v1/rates is served and published, and fuzzed.
+    rates = "rates: {sources: [], fixed: {BTC/EUR: '60000', ETH/EUR: '3000.5'}, currencies: [EUR]}"
+    container = make_container(extra=f"webhooks: {{allow_private_targets: true}}\n{rates}")
     with running_api(container) as api:
         command = [
             SCHEMATHESIS,

@@ -140,8 +140,9 @@ def test_fixed_rates_and_rates_off(tmp_path: Path, clock: ManualClock) -> None:
         assert shown["ETH"] == {"asset": "ETH", "value": None, "sources": []}
     with running_api(container_for(tmp_path / "b", clock, "")) as api:
         off = httpx.get(f"{api.base_url}/v1/rates?currency=EUR", headers=api.auth)
-        assert off.status_code == 503
-        assert off.json()["error"]["code"] == "rates_unavailable"
+        assert off.status_code == 404  # rates off: not served, not published
+        published = httpx.get(f"{api.base_url}/openapi.json").json()["paths"]
+        assert "/v1/rates" not in published
 
 
 def test_paywatch_rates_asks_the_sources_itself(tmp_path: Path) -> None:
