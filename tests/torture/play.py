@@ -37,6 +37,9 @@ class Player:
         self.cancelled: set[str] = set()
         self.probes: list[str] = []
         self.fuzzy: set[str] = set()
+        # The earliest block time each payment's transaction was seen mined at, before a
+        # reorg moved it (paywatch keeps a payment's first sighting).
+        self.first_mined: dict[str, int] = {}
         self.log: list[str] = []
 
     # -- chain hooks --------------------------------------------------------------------
@@ -144,6 +147,7 @@ class Player:
         elif step.kind == "late_probe":
             self.late_probe(step.asset)
         else:
+            self.remember_block_times()
             self.chain_step(step)
 
     def late_probe(self, asset: str) -> None:
@@ -159,6 +163,31 @@ class Player:
         wait = (parse_time(order["expires_at"]) - datetime.now(UTC)).total_seconds() + 3
         time.sleep(max(0.0, wait))
         d.start()
+
+    def remember_block_times(self) -> None:
+        for credits in self.truth().credits.values():
+            for credit in credits:
+                if credit.time is not None:
+                    known = self.first_mined.get(credit.tx_hash, credit.time)
+                    self.first_mined[credit.tx_hash] = min(known, credit.time)
+
+    def moved_across_expiry(self, views: dict[str, dict[str, Any]], truth: Truth) -> set[str]:
+        """Orders paid by a transaction that a reorg moved from a block stamped before
+        their expiry to one stamped after (or back): paywatch dates a payment by the block
+        it saw first, which depends on when it looked, so either verdict is right."""
+        found = set()
+        for order in self.orders:
+            view = views.get(order["id"])
+            if view is None:
+                continue
+            expiry = parse_time(view["expires_at"]).timestamp()
+            for credit in truth.of(self.where(order), view["asset"]):
+                first = self.first_mined.get(credit.tx_hash)
+                if first is None or credit.time is None:
+                    continue
+                if min(first, credit.time) <= expiry < max(first, credit.time):
+                    found.add(order["id"])
+        return found
 
     def checkpoint(self) -> None:
         """Mid-run, without mining anything more: once quiet, the money and each
@@ -178,6 +207,7 @@ class Player:
         ids = [o["id"] for o in self.orders]
         views = self.daemon.quiesce(ids, {self.chain: self.tip})
         truth = self.truth()
+        self.fuzzy |= self.moved_across_expiry(views, truth)
         where = {o["id"]: self.where(o) for o in self.orders}
         found = differences(
             self.seed,
