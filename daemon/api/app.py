@@ -19,7 +19,7 @@ from daemon.api.openapi import openapi_document
 from daemon.api.params import header_text, json_body, query_choice, query_int, query_text
 from daemon.api.qr import render
 from daemon.api.rates import rate_routes
-from daemon.api.schemas import STATUSES, CreateOrderBody
+from daemon.api.schemas import STATUSES, CreateOrderBody, OptionBody
 from daemon.api.tatum import tatum_routes
 from daemon.api.webhooks import delivery_routes
 from daemon.cluster.leases import chain_lease
@@ -107,6 +107,16 @@ class OrderRoutes:
             return self.service.cancel(conn, order, now)
 
         return json_response(await self.db.run(cancel))
+
+    async def pick_option(self, request: Request) -> Response:
+        """The customer's choice of option: its address, taken now if it has none."""
+        order, now = request.path_params["id"], self.clock()
+        body = await json_body(request, OptionBody, self.max_body)
+
+        def pick(conn: Connection) -> Order:
+            return self.service.pick(conn, order, body.chain, body.asset, now)
+
+        return json_response(await self.db.run(pick))
 
     async def refresh_order(self, request: Request) -> Response:
         """Check the order's address balance now (contract payments) and evaluate it."""
@@ -217,6 +227,7 @@ def create_app(container: Container) -> Starlette:
         Route("/v1/orders/{id}", keyed(handlers.get_order), methods=["GET"]),
         Route("/v1/orders/{id}/cancel", keyed(handlers.cancel_order), methods=["POST"]),
         Route("/v1/orders/{id}/refresh", keyed(handlers.refresh_order), methods=["POST"]),
+        Route("/v1/orders/{id}/pick", keyed(handlers.pick_option), methods=["POST"]),
         Route("/v1/orders/{id}/qr.{kind:str}", keyed(handlers.qr_code), methods=["GET"]),
         # No API key: liveness, readiness, the API's description, and Tatum's callbacks
         # (HMAC-signed; see daemon.api.tatum).

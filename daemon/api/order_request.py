@@ -15,7 +15,7 @@ from daemon.api.schemas import CreateOrderBody
 from daemon.config.durations import MAX_SECONDS
 from daemon.domain.money import MAX_BASE_UNITS
 from daemon.services.errors import InvalidRequest
-from daemon.services.orders import OrderService
+from daemon.services.order_requests import confirmations_for
 from daemon.services.registry import ChainInfo, ChainRegistry
 from daemon.services.request_checks import MAX_METADATA_BYTES
 
@@ -60,7 +60,7 @@ def printable_pattern() -> str:
 
 def _takes_finalized(chain: ChainInfo) -> bool:
     try:  # the order service's own rule
-        OrderService._confirmations(chain, "finalized")
+        confirmations_for(chain, "finalized")
     except InvalidRequest:
         return False
     return True

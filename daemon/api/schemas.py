@@ -27,12 +27,38 @@ def _whole(value: object) -> object:
 WholeNumber = Annotated[StrictInt, BeforeValidator(_whole)]
 
 
+class PriceBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: StrictStr = Field(max_length=40, description='Decimal string, e.g. "49.90"')
+    currency: StrictStr = Field(min_length=1, max_length=16, description="e.g. EUR")
+
+
+class OptionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    chain: StrictStr = Field(min_length=1, max_length=32, description="A configured chain name")
+    asset: StrictStr = Field(min_length=1, max_length=16, description="One of its assets")
+
+
 class CreateOrderBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     order_id: StrictStr = Field(min_length=1, max_length=200, description="Your reference")
-    chain: StrictStr = Field(min_length=1, max_length=32, description="A configured chain name")
-    asset: StrictStr = Field(min_length=1, max_length=16, description="BTC, ETH, USDC, ...")
+    chain: StrictStr | None = Field(
+        default=None, min_length=1, max_length=32, description="A configured chain name"
+    )
+    asset: StrictStr | None = Field(
+        default=None, min_length=1, max_length=16, description="BTC, ETH, USDC, ..."
+    )
+    price: PriceBody | None = Field(
+        default=None, description="Priced in a fiat currency instead of an amount"
+    )
+    accept: list[OptionBody] | None = Field(
+        default=None,
+        max_length=32,
+        description="With price: the assets the customer may pay in (default: every one)",
+    )
     amount: StrictStr | None = Field(
         default=None, max_length=100, description='Decimal string in asset units, e.g. "0.015"'
     )
@@ -66,6 +92,8 @@ class CreateOrderBody(BaseModel):
             confirmations=self.confirmations,
             callback_url=self.callback_url,
             metadata=self.metadata,
+            price=None if self.price is None else (self.price.amount, self.price.currency),
+            accept=None if self.accept is None else tuple((o.chain, o.asset) for o in self.accept),
         )
 
 

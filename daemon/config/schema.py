@@ -100,6 +100,9 @@ class OrdersConfig(Section):
     late_window: Duration = timedelta(hours=24)
     underpaid_tolerance_percent: Annotated[str, BeforeValidator(_percent)] = "0"
     gap_limit: int = Field(default=20, ge=1, le=100000)
+    # When a multi-option order takes its addresses: at creation, or when the customer
+    # (or the store, POST /v1/orders/{id}/pick) picks an option.
+    addresses: Literal["eager", "lazy"] = "eager"
 
     @property
     def tolerance_ppm(self) -> int:

@@ -165,7 +165,7 @@ def build(
     registry = registry or checked
     db = _database(config.database_url)
     targets = Targets(config.webhooks.url, config.webhooks.allow_private_targets)
-    return Container(
+    container = Container(
         config=config,
         db=db,
         registry=registry,
@@ -173,3 +173,5 @@ def build(
         clock=clock,
         deliveries=DeliveryLog(targets),
     )
+    container.orders.priced.quoter = lambda: container.rates  # fiat prices: the rate book
+    return container

@@ -20,14 +20,9 @@ from daemon.domain.payments import Transfer, TransferKey, merge
 from daemon.domain.states import OrderStatus
 from daemon.services import json_codec, transfer_rows
 from daemon.services.identifiers import new_id
-from daemon.services.order_records import (
-    OrderRecord,
-    OrderViews,
-    TransferRecord,
-    iso,
-    load_transfers,
-)
+from daemon.services.order_records import OrderRecord, TransferRecord, iso, load_transfers
 from daemon.services.order_shape import EventOrder, Order
+from daemon.services.order_views import OrderViews
 from daemon.services.transfer_rows import INSERT_EVENT, RowWrites
 from daemon.webhooks.targets import Targets
 
@@ -102,18 +97,27 @@ class OrderChanges:
         """Re-evaluate ``order`` with ``changed`` transfers merged in, and persist it.
 
         Transfers of another asset to the order's address (USDC sent to an ETH order) are
-        recorded and shown, but only the order's own asset counts towards its amount.
+        recorded and shown, but only the order's own asset counts towards its amount (an
+        order with several options: its options' assets, each as its share of the price,
+        see daemon/services/order_options.py).
         """
-        asset_of = {r.transfer.key: r.asset for r in records}
-        asset_of.update((key, r.asset) for key, r in changed.items())
         old = {r.transfer.key: r.transfer for r in records}
         new = dict(old)
         for record in changed.values():
             new = merge(new, record.transfer)
-        counted_old = {k: t for k, t in old.items() if asset_of[k] == order.asset}
-        counted_new = {k: t for k, t in new.items() if asset_of[k] == order.asset}
+        current = {r.transfer.key: r for r in records}
+        current.update((key, replace(record, transfer=new[key])) for key, record in changed.items())
+        counting = order.counting
+        if counting is None:
+            counted_old = {k: t for k, t in old.items() if current[k].asset == order.asset}
+            counted_new = {k: t for k, t in new.items() if current[k].asset == order.asset}
+        else:
+            counted_old = counting.transfers(records)
+            counted_new = counting.transfers(current.values())
         start = status if status is not None else order.status
         outcome = evaluate(order.terms, start, counted_new.values(), now)
+        if counting is not None:
+            outcome = counting.stored(outcome)
         planned = plan_events(order.terms, order.outcome, outcome, counted_old, counted_new)
 
         own = writes is None
@@ -219,7 +223,7 @@ class OrderChanges:
                 if before is not None:
                     transfer = merge({transfer.key: before.transfer}, transfer)[transfer.key]
                 changed[transfer.key] = TransferRecord(
-                    0, obs.asset, transfer, obs.block_height, obs.block_hash
+                    0, obs.asset, transfer, obs.block_height, obs.block_hash, obs.chain
                 )
             order, _ = self.apply(conn, order, records, changed, now, writes=writes)
             changed_orders.append(order)

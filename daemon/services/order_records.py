@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,12 +10,10 @@ from typing import Any
 from sqlalchemy import Connection, Row, select
 
 from daemon.domain.evaluation import Outcome, Terms
-from daemon.domain.money import format_amount
 from daemon.domain.payments import Transfer, TransferKey
 from daemon.domain.states import OrderException, OrderStatus
 from daemon.services import json_codec
-from daemon.services.order_shape import Order, Payment, PaymentState
-from daemon.services.registry import ChainRegistry
+from daemon.services.order_options import AddressRecord, Counting, OptionRecord, with_options
 from daemon.storage.tables import orders, transfers
 
 
@@ -30,12 +28,14 @@ class TransferRecord:
     transfer: Transfer
     block_height: int | None
     block_hash: str | None
+    chain: str
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> TransferRecord:
         return cls(
             seq=row.seq,
             asset=row.asset,
+            chain=row.chain,
             transfer=Transfer(
                 key=TransferKey(row.tx_hash, row.output_index),
                 amount=row.amount_base,
@@ -55,12 +55,13 @@ class OrderRecord:
     seq: int
     id: str
     order_id: str
-    chain: str
-    asset: str
-    decimals: int
-    amount_base: int
-    address: str
-    derivation_index: int
+    # None on an order with several options (see daemon/services/order_options.py)
+    chain: str | None
+    asset: str | None
+    decimals: int | None
+    amount_base: int | None
+    address: str | None
+    derivation_index: int | None
     status: OrderStatus
     exception: OrderException
     confirmations_required: int | None
@@ -73,6 +74,20 @@ class OrderRecord:
     late_until: datetime
     callback_url: str | None
     metadata: dict[str, Any] | None
+    price_minor: int | None = None  # priced in fiat: minor units of price_currency
+    price_currency: str | None = None
+    options: tuple[OptionRecord, ...] = ()  # priced in fiat (see with_options)
+    addresses: tuple[AddressRecord, ...] = ()  # several options: one per chain
+
+    @property
+    def single(self) -> bool:
+        """One option: chain, asset, amount and address are the order's own."""
+        return self.chain is not None
+
+    @property
+    def counting(self) -> Counting | None:
+        """How a multi-option order's transfers count (None for a single option)."""
+        return None if self.single else Counting(self)
 
     @classmethod
     def from_row(cls, row: Row[Any] | Mapping[str, Any]) -> OrderRecord:
@@ -99,10 +114,16 @@ class OrderRecord:
             late_until=data["late_until"],
             callback_url=data["callback_url"],
             metadata=json_codec.loads(data["metadata"]) if data["metadata"] else None,
+            price_minor=data.get("price_minor"),
+            price_currency=data.get("price_currency"),
         )
 
     @property
     def terms(self) -> Terms:
+        counting = self.counting
+        if counting is not None:
+            return counting.terms
+        assert self.amount_base is not None
         return Terms(
             amount_due=self.amount_base,
             expires_at=self.expires_at,
@@ -135,86 +156,4 @@ def load_order(conn: Connection, public_id: str, *, lock: bool = False) -> Order
     if lock:
         query = query.with_for_update()
     row = conn.execute(query).first()
-    return OrderRecord.from_row(row) if row is not None else None
-
-
-class OrderViews:
-    """The order as the API returns it and webhooks carry it (its shape, and the
-    schema /openapi.json publishes: daemon.services.order_shape)."""
-
-    URI_CACHE_SIZE = 50_000
-
-    def __init__(self, registry: ChainRegistry) -> None:
-        self.registry = registry
-        # An order's URI never changes, and each change to an order renders it again
-        # (EIP-55 checksums cost a Keccak hash): remember the recent ones.
-        self._uris: dict[int, str | None] = {}
-
-    def payment_uri(self, order: OrderRecord) -> str | None:
-        known = self._uris.get(order.seq, "")
-        if known != "":
-            return known
-        chain = self.registry.get(order.chain)
-        asset = chain.asset(order.asset) if chain else None
-        if chain is None or asset is None:
-            return None  # the chain was removed from the config since
-        uri = chain.payment_uri(order.address, asset, order.amount_base)
-        if len(self._uris) >= self.URI_CACHE_SIZE:
-            self._uris.clear()
-        self._uris[order.seq] = uri
-        return uri
-
-    def payment(self, order: OrderRecord, record: TransferRecord) -> Payment:
-        t = record.transfer
-        counted = record.asset == order.asset
-        state: PaymentState
-        if t.removed:
-            state = "removed"
-        elif order.terms.is_confirmed(t):
-            state = "confirmed"
-        else:
-            state = "detected"
-        return {
-            "tx_hash": t.key.tx_hash,
-            "index": t.key.index,
-            "log_index": t.log_index,
-            "asset": record.asset,
-            "amount": format_amount(t.amount, order.decimals) if counted else None,
-            "amount_base": t.amount,
-            "counted": counted,
-            "status": state,
-            "confirmations": t.confirmations,
-            "block_height": record.block_height,
-            "block_hash": record.block_hash,
-            "seen_at": iso(t.seen_at),
-        }
-
-    def order(self, order: OrderRecord, records: Iterable[TransferRecord]) -> Order:
-        d = order.decimals
-        return {
-            "id": order.id,
-            "order_id": order.order_id,
-            "chain": order.chain,
-            "asset": order.asset,
-            "amount": format_amount(order.amount_base, d),
-            "amount_base": order.amount_base,
-            "address": order.address,
-            "derivation_index": order.derivation_index,
-            "payment_uri": self.payment_uri(order),
-            "status": order.status,
-            "exception": order.exception,
-            "created_at": iso(order.created_at),
-            "updated_at": iso(order.updated_at),
-            "expires_at": iso(order.expires_at),
-            "late_until": iso(order.late_until),
-            "confirmations_required": "finalized"
-            if order.confirmations_required is None
-            else order.confirmations_required,
-            "received": format_amount(order.received_base, d),
-            "received_base": order.received_base,
-            "received_confirmed": format_amount(order.received_confirmed_base, d),
-            "received_confirmed_base": order.received_confirmed_base,
-            "payments": [self.payment(order, r) for r in records],
-            "callback_url": order.callback_url,
-            "metadata": order.metadata,
-        }
+    return with_options(conn, [OrderRecord.from_row(row)])[0] if row is not None else None

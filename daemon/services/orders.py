@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, insert, or_, select
@@ -13,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 
 from daemon.config.schema import OrdersConfig
 from daemon.domain.events import PlannedEvent
-from daemon.domain.money import AmountError, parse_amount, parse_base_units
 from daemon.domain.states import (
     OPEN_STATUSES,
     EventType,
@@ -26,33 +24,20 @@ from daemon.services.cursors import decode_cursor, encode_cursor
 from daemon.services.errors import Conflict, InvalidRequest, NotFound
 from daemon.services.identifiers import new_id
 from daemon.services.order_changes import OrderChanges
-from daemon.services.order_records import OrderRecord, OrderViews, load_order, load_transfers
+from daemon.services.order_options import with_options
+from daemon.services.order_records import OrderRecord, load_order, load_transfers
+from daemon.services.order_requests import NewOrder, OrderRequests, confirmations_for
 from daemon.services.order_shape import Order
-from daemon.services.registry import ChainInfo, ChainRegistry
+from daemon.services.order_views import OrderViews
+from daemon.services.priced_orders import PricedOrders
+from daemon.services.registry import ChainRegistry
 from daemon.services.request_checks import check_callback_url, check_metadata
 from daemon.storage.prepared import Prepared
 from daemon.storage.tables import orders
 from daemon.webhooks.targets import Targets
 
-
-@dataclass(frozen=True, slots=True)
-class NewOrder:
-    order_id: str
-    chain: str
-    asset: str
-    amount: str | None = None
-    amount_base: str | None = None
-    expires_in: timedelta | None = None
-    confirmations: int | str | None = None
-    callback_url: str | None = None
-    metadata: dict[str, Any] | None = None
-
-    def fingerprint(self) -> str:
-        """A digest of the request, to tell a replay from a reused Idempotency-Key."""
-        body = {k: getattr(self, k) for k in self.__slots__}
-        body["expires_in"] = self.expires_in.total_seconds() if self.expires_in else None
-        text = json.dumps(body, sort_keys=True, default=str, ensure_ascii=True)
-        return hashlib.sha256(text.encode()).hexdigest()
+# NewOrder, the create use case's input, is declared with the checks of what it asks.
+__all__ = ["INSERT_ORDER", "CreatedOrder", "NewOrder", "OrderPage", "OrderService"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +63,8 @@ class OrderService:
         self.views = OrderViews(registry)
         self.targets = targets or Targets(None, allow_private=False)
         self.changes = OrderChanges(self.views, self.targets)
+        self.priced = PricedOrders(registry, settings.addresses, confirmations_for)
+        self.requests = OrderRequests(registry, self.priced)
 
     # -- create ---------------------------------------------------------------
 
@@ -96,38 +83,40 @@ class OrderService:
             replay = self._replay(conn, api_key_id, idempotency_key, fingerprint)
             if replay is not None:
                 return CreatedOrder(replay, json_codec.dumps(replay), replayed=True)
-        chain = self._chain(request.chain)
-        asset = chain.asset(request.asset)
-        if asset is None:
-            known = ", ".join(a.symbol for a in chain.assets)
-            raise InvalidRequest(
-                "unknown_asset",
-                f"asset {request.asset!r} is not configured on {chain.name} ({known})",
-            )
-        amount = self._amount(request, asset.decimals)
-        confirmations = self._confirmations(chain, request.confirmations)
+        plan = self.requests.plan(request)
+        if plan is None:
+            chain, asset, amount, confirmations = self.requests.crypto(request)
         expires_in = request.expires_in or self.settings.expires_in
         if request.callback_url is not None:
             check_callback_url(request.callback_url)
             self.targets.check_literal(request.callback_url)
         if request.metadata is not None:
             check_metadata(request.metadata)
-        derived = next_address(conn, chain.deriver)
+        if plan is None:
+            derived = next_address(conn, chain.deriver)
+            where: dict[str, Any] = {
+                "chain": chain.name,
+                "asset": asset.symbol,
+                "decimals": asset.decimals,
+                "amount_base": amount,
+                "address": derived.address,
+                "script": derived.script,
+                "keyspace": chain.deriver.keyspace,
+                "derivation_index": derived.index,
+                "confirmations_required": confirmations,
+            }
+        elif plan.single:
+            where = self.priced.single_values(conn, plan)
+        else:
+            where = {"confirmations_required": max_depth(plan.depths.values())}
         expires_at = now + expires_in
         values = {
             "id": new_id("ord"),
             "order_id": request.order_id,
-            "chain": chain.name,
-            "asset": asset.symbol,
-            "decimals": asset.decimals,
-            "amount_base": amount,
-            "address": derived.address,
-            "script": derived.script,
-            "keyspace": chain.deriver.keyspace,
-            "derivation_index": derived.index,
+            **EMPTY_WHERE,
+            **where,
             "status": str(OrderStatus.PENDING),
             "exception": str(OrderException.NONE),
-            "confirmations_required": confirmations,
             "tolerance_ppm": self.tolerance_ppm,
             "received_base": 0,
             "received_confirmed_base": 0,
@@ -140,6 +129,8 @@ class OrderService:
             "api_key_id": api_key_id,
             "idempotency_key": idempotency_key,
             "request_hash": fingerprint,
+            "price_minor": None if plan is None else plan.price_minor,
+            "price_currency": None if plan is None else plan.currency,
         }
         if idempotency_key is None:
             seq = INSERT_ORDER.scalar(conn, values)
@@ -154,6 +145,9 @@ class OrderService:
                     raise
                 return CreatedOrder(replay, json_codec.dumps(replay), replayed=True)
         order = OrderRecord.from_row({**values, "seq": seq})
+        if plan is not None:
+            taken = self.priced.store(conn, seq, plan)
+            order = replace(order, options=plan.options, addresses=tuple(taken))
         view = self.views.order(order, [])
         text = json_codec.dumps(view)
         self.changes.write_event(
@@ -181,46 +175,8 @@ class OrderService:
                 "idempotency_key_reused",
                 "this Idempotency-Key was used with a different request body",
             )
-        order = OrderRecord.from_row(row)
+        order = with_options(conn, [OrderRecord.from_row(row)])[0]
         return self.views.order(order, load_transfers(conn, [order.seq])[order.seq])
-
-    def _chain(self, name: str) -> ChainInfo:
-        chain = self.registry.get(name)
-        if chain is None:
-            known = ", ".join(self.registry.names()) or "none configured"
-            raise InvalidRequest("unknown_chain", f"chain {name!r} is not configured ({known})")
-        return chain
-
-    @staticmethod
-    def _amount(request: NewOrder, decimals: int) -> int:
-        if (request.amount is None) == (request.amount_base is None):
-            raise InvalidRequest("invalid_amount", "give exactly one of amount or amount_base")
-        try:
-            if request.amount is not None:
-                return parse_amount(request.amount, decimals)
-            assert request.amount_base is not None
-            return parse_base_units(request.amount_base)
-        except AmountError as exc:
-            field = "amount" if request.amount is not None else "amount_base"
-            raise InvalidRequest("invalid_amount", f"{field}: {exc}") from None
-
-    @staticmethod
-    def _confirmations(chain: ChainInfo, wanted: int | str | None) -> int | None:
-        if wanted is None:
-            return chain.default_confirmations
-        if wanted == "finalized":
-            if not chain.finalizes:
-                raise InvalidRequest(
-                    "invalid_confirmations",
-                    f'confirmations: "finalized" is for chains whose node reports finalized '
-                    f"blocks; {chain.name} takes a depth",
-                )
-            return None
-        if isinstance(wanted, int) and not isinstance(wanted, bool) and 0 <= wanted <= 10000:
-            return wanted
-        raise InvalidRequest(
-            "invalid_confirmations", 'confirmations: a depth from 0 to 10000, or "finalized"'
-        )
 
     # -- read -------------------------------------------------------------------
 
@@ -253,7 +209,7 @@ class OrderService:
             query = query.where(orders.c.order_id == order_id)
         if cursor is not None:
             query = query.where(orders.c.seq < decode_cursor("o", cursor))
-        records = [OrderRecord.from_row(r) for r in conn.execute(query)]
+        records = with_options(conn, [OrderRecord.from_row(r) for r in conn.execute(query)])
         more = len(records) > limit
         records = records[:limit]
         found = load_transfers(conn, [o.seq for o in records])
@@ -276,6 +232,27 @@ class OrderService:
             conn, order, records, {}, now, status=OrderStatus.CANCELLED
         )
         return self.views.order(order, records)
+
+    def pick(
+        self, conn: Connection, public_id: str, chain: str, asset: str, now: datetime
+    ) -> Order:
+        """The customer picks an option: its address is taken now if it has none yet
+        (``orders.addresses: lazy``); picking again changes nothing."""
+        order = self._load(conn, public_id, lock=True)
+        wanted = (chain, asset.upper())
+        option = next((o for o in order.options if (o.chain, o.asset) == wanted), None)
+        if option is None and order.single and (order.chain, order.asset) == wanted:
+            return self.get(conn, public_id)
+        if option is None:
+            raise InvalidRequest(
+                "unknown_option", f"the order is not offered in {asset[:20]!r} on {chain[:40]!r}"
+            )
+        if not order.single and not any(a.chain == chain for a in order.addresses):
+            if order.status not in OPEN_STATUSES:
+                raise Conflict("order_not_open", f"the order is {order.status}")
+            taken = self.priced.pick(conn, order.seq, order.options, order.addresses, option)
+            order = replace(order, addresses=order.addresses + tuple(taken))
+        return self.views.order(order, load_transfers(conn, [order.seq])[order.seq])
 
     def refresh(self, conn: Connection, public_id: str, now: datetime) -> Order:
         """Evaluate one order again by what is recorded and the clock (any status)."""
@@ -304,11 +281,23 @@ class OrderService:
             .with_for_update(skip_locked=True)
         )
         changed = 0
-        for row in list(due):
-            before = OrderRecord.from_row(row)
+        for before in with_options(conn, [OrderRecord.from_row(row) for row in due]):
             after = self.changes.refresh(conn, before, now)
             changed += after.status != before.status
         return changed
 
 
 INSERT_ORDER = Prepared(insert(orders).returning(orders.c.seq))
+
+# A multi-option order's row: no chain, asset, amount or address of its own.
+EMPTY_WHERE: dict[str, Any] = dict.fromkeys(
+    ("chain", "asset", "decimals", "amount_base", "address", "script", "keyspace",
+     "derivation_index", "confirmations_required"),
+)  # fmt: skip
+
+
+def max_depth(depths: Iterable[int | None]) -> int | None:
+    """A multi-option order's confirmations as one figure: the deepest of its chains'
+    (None, the finalized tag, when every chain waits for it)."""
+    known = [d for d in depths if d is not None]
+    return max(known) if known else None

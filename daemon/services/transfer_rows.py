@@ -31,9 +31,10 @@ from daemon.domain.evaluation import Outcome
 from daemon.domain.payments import Transfer
 from daemon.domain.states import OrderStatus
 from daemon.errors import StorageError
+from daemon.services.order_options import with_options
 from daemon.services.order_records import OrderRecord, TransferRecord
 from daemon.storage.prepared import Prepared
-from daemon.storage.tables import events, orders, transfers
+from daemon.storage.tables import events, order_addresses, orders, transfers
 
 LOOKUP_CHUNK = 500
 
@@ -104,12 +105,14 @@ def orders_by_script(
     conn: Connection, chain: str, scripts: Collection[bytes]
 ) -> dict[bytes, OrderRecord]:
     """The orders owning these scripts on ``chain`` (one query per few hundred), locked
-    for this transaction in ascending ``seq`` and read as they are now."""
+    for this transaction in ascending ``seq`` and read as they are now. A script is an
+    order's own (``orders``) or one of a multi-option order's (``order_addresses``)."""
     wanted = list(scripts)
     found: dict[bytes, OrderRecord] = {}
     if not wanted:
         return found
-    if len(wanted) <= LOOKUP_CHUNK:
+    several = _several_by_script(conn, chain, wanted)
+    if len(wanted) <= LOOKUP_CHUNK and not several:
         query = (
             select(orders)
             .where(orders.c.chain == chain, orders.c.script.in_(wanted))
@@ -118,15 +121,20 @@ def orders_by_script(
         )
         for row in conn.execute(query):
             found[row.script] = OrderRecord.from_row(row)
-        return found
+        return _priced(conn, found)
     # Many: find the orders first (a script's order never changes), then lock them in
     # ascending seq, chunk after chunk, so the whole batch is locked in one order.
-    seqs: list[int] = []
+    script_of: dict[int, list[bytes]] = {}
+    for seq, script in several.items():
+        script_of.setdefault(seq, []).append(script)
     for start in range(0, len(wanted), LOOKUP_CHUNK):
         chunk = wanted[start : start + LOOKUP_CHUNK]
-        query = select(orders.c.seq).where(orders.c.chain == chain, orders.c.script.in_(chunk))
-        seqs.extend(conn.execute(query).scalars())
-    seqs.sort()
+        query = select(orders.c.seq, orders.c.script).where(
+            orders.c.chain == chain, orders.c.script.in_(chunk)
+        )
+        for seq, script in conn.execute(query):
+            script_of.setdefault(seq, []).append(script)
+    seqs = sorted(script_of)
     for start in range(0, len(seqs), LOOKUP_CHUNK):
         query = (
             select(orders)
@@ -135,8 +143,29 @@ def orders_by_script(
             .with_for_update()
         )
         for row in conn.execute(query):
-            found[row.script] = OrderRecord.from_row(row)
+            record = OrderRecord.from_row(row)
+            for script in script_of[record.seq]:
+                found[script] = record
+    return _priced(conn, found)
+
+
+def _several_by_script(conn: Connection, chain: str, scripts: list[bytes]) -> dict[int, bytes]:
+    """Multi-option orders' addresses among ``scripts``: {order seq: script}."""
+    found: dict[int, bytes] = {}
+    for start in range(0, len(scripts), LOOKUP_CHUNK):
+        chunk = scripts[start : start + LOOKUP_CHUNK]
+        query = select(order_addresses.c.order_seq, order_addresses.c.script).where(
+            order_addresses.c.chain == chain, order_addresses.c.script.in_(chunk)
+        )
+        found.update((seq, script) for seq, script in conn.execute(query))
     return found
+
+
+def _priced(conn: Connection, found: dict[bytes, OrderRecord]) -> dict[bytes, OrderRecord]:
+    if all(o.price_currency is None for o in found.values()):
+        return found
+    loaded = {o.seq: o for o in with_options(conn, {o.seq: o for o in found.values()}.values())}
+    return {script: loaded[o.seq] for script, o in found.items()}
 
 
 def transfer_row(
@@ -144,7 +173,7 @@ def transfer_row(
 ) -> dict[str, Any]:
     return {
         "order_seq": order.seq,
-        "chain": order.chain,
+        "chain": record.chain,
         "tx_hash": transfer.key.tx_hash,
         "output_index": transfer.key.index,
         "log_index": transfer.log_index,

@@ -50,20 +50,28 @@ address_counters = Table(
     Column("next_index", BigInteger(), nullable=False),
 )
 
+# An order. A single-option order (crypto-priced, or priced in fiat for one asset) has
+# its chain, asset, amount due and address here. An order priced in fiat
+# (``price_minor`` minor units of ``price_currency``) has its options, each with the
+# rate locked at creation, in ``order_options``; one with several options has these
+# columns empty and its addresses (one per chain, taken at creation or when the
+# customer picks an option) in ``order_addresses``. ``received_base`` and
+# ``received_confirmed_base`` are in the asset's base units for a single-option order,
+# in the price currency's minor units (rounded down) for a multi-option one.
 orders = Table(
     "orders",
     metadata,
     Column("seq", Seq(), primary_key=True, autoincrement=True),
     Column("id", String(40), nullable=False, unique=True),
     Column("order_id", String(200), nullable=False, index=True),
-    Column("chain", String(32), nullable=False),
-    Column("asset", String(16), nullable=False),
-    Column("decimals", Integer(), nullable=False),
-    Column("amount_base", Amount(), nullable=False),
-    Column("address", String(100), nullable=False),
-    Column("script", LargeBinary(), nullable=False),
-    Column("keyspace", String(64), nullable=False),
-    Column("derivation_index", BigInteger(), nullable=False),
+    Column("chain", String(32), nullable=True),
+    Column("asset", String(16), nullable=True),
+    Column("decimals", Integer(), nullable=True),
+    Column("amount_base", Amount(), nullable=True),
+    Column("address", String(100), nullable=True),
+    Column("script", LargeBinary(), nullable=True),
+    Column("keyspace", String(64), nullable=True),
+    Column("derivation_index", BigInteger(), nullable=True),
     Column("status", String(16), nullable=False),
     Column("exception", String(16), nullable=False),
     Column("confirmations_required", Integer(), nullable=True),
@@ -79,11 +87,50 @@ orders = Table(
     Column("api_key_id", String(32), nullable=True),
     Column("idempotency_key", String(255), nullable=True),
     Column("request_hash", String(64), nullable=True),
+    Column("price_minor", Amount(), nullable=True),
+    Column("price_currency", String(3), nullable=True),
     UniqueConstraint("keyspace", "derivation_index"),
     UniqueConstraint("api_key_id", "idempotency_key"),
     UniqueConstraint("chain", "script"),
     Index(None, "status", "expires_at"),
     Index(None, "chain", "status"),
+)
+
+# The options of an order priced in fiat: each asset it may be paid in, the amount due
+# in it (the price at ``rate_value`` rounded up to the base unit) and the rate, locked.
+order_options = Table(
+    "order_options",
+    metadata,
+    Column("seq", Seq(), primary_key=True, autoincrement=True),
+    Column("order_seq", Seq(), ForeignKey("orders.seq"), nullable=False, index=True),
+    Column("position", Integer(), nullable=False),
+    Column("chain", String(32), nullable=False),
+    Column("asset", String(16), nullable=False),
+    Column("decimals", Integer(), nullable=False),
+    Column("amount_base", Amount(), nullable=False),
+    Column("rate_value", String(100), nullable=False),
+    Column("rate_sources", String(200), nullable=False),
+    Column("rate_at", UtcDateTime(), nullable=False),
+    Column("confirmations_required", Integer(), nullable=True),  # None: finalized
+    UniqueConstraint("order_seq", "chain", "asset"),
+)
+
+# The addresses of a multi-option order: one per chain it may be paid on (options on
+# one chain share it; chains on one key share the index). A script belongs to its
+# order forever, here as in ``orders``.
+order_addresses = Table(
+    "order_addresses",
+    metadata,
+    Column("seq", Seq(), primary_key=True, autoincrement=True),
+    Column("order_seq", Seq(), ForeignKey("orders.seq"), nullable=False, index=True),
+    Column("chain", String(32), nullable=False),
+    Column("address", String(100), nullable=False),
+    Column("script", LargeBinary(), nullable=False),
+    Column("keyspace", String(64), nullable=False),
+    Column("derivation_index", BigInteger(), nullable=False),
+    Column("confirmations_required", Integer(), nullable=True),
+    UniqueConstraint("chain", "script"),
+    Index(None, "keyspace", "derivation_index"),
 )
 
 # Every transfer seen to an order's address, keyed so that none counts twice:

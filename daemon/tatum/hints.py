@@ -33,7 +33,7 @@ from chains.watching import ChainUnavailable, TransactionLookup
 from daemon.cluster.notify import announce_nudge
 from daemon.services.errors import Kind, ServiceError, Unauthorized
 from daemon.storage.database import Database
-from daemon.storage.tables import orders
+from daemon.storage.order_targets import order_targets
 
 log = logging.getLogger("paywatch.tatum")
 
@@ -127,15 +127,14 @@ class Hints:
 
     def _chains_of(self, conn: Connection, note: Notification) -> list[str]:
         pairs = []
+        t = order_targets(self.chains)
         for name, chain in self.chains.items():
             for address in note.addresses:
                 with contextlib.suppress(ValueError):
-                    pairs.append(
-                        and_(orders.c.chain == name, orders.c.script == chain.script_of(address))
-                    )
+                    pairs.append(and_(t.c.chain == name, t.c.script == chain.script_of(address)))
         if not pairs:
             return []
-        query = select(orders.c.chain).where(or_(*pairs)).distinct()
+        query = select(t.c.chain).where(or_(*pairs)).distinct()
         return sorted(str(chain) for chain in conn.scalars(query))
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -1,8 +1,8 @@
 """The ``tatum_subscriptions`` rows: which subscriptions paywatch holds, which it needs.
 
 An order's address needs a subscription while the order is open (pending or
-processing) on a chain watched through Tatum. Rows and orders meet on (chain,
-script), the orders table's unique key, so both questions are index lookups.
+processing) on a chain watched through Tatum. Rows and order addresses meet on
+(chain, script), unique among every order's addresses (daemon/storage/order_targets.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, delete, exists, insert, select
 
 from daemon.domain.states import OPEN_STATUSES
-from daemon.storage.tables import orders, tatum_subscriptions
+from daemon.storage.order_targets import order_targets
+from daemon.storage.tables import tatum_subscriptions
 
 _OPEN = sorted(OPEN_STATUSES)
 
@@ -38,22 +39,19 @@ def missing(conn: Connection, chains: Collection[str]) -> list[Wanted]:
     """Open orders' addresses on ``chains`` that have no subscription."""
     if not chains:
         return []
-    subs = tatum_subscriptions
-    query = select(orders.c.chain, orders.c.script, orders.c.address).where(
-        orders.c.chain.in_(sorted(chains)),
-        orders.c.status.in_(_OPEN),
-        ~exists().where(and_(subs.c.chain == orders.c.chain, subs.c.script == orders.c.script)),
+    subs, t = tatum_subscriptions, order_targets(chains)
+    query = select(t.c.chain, t.c.script, t.c.address).where(
+        t.c.status.in_(_OPEN),
+        ~exists().where(and_(subs.c.chain == t.c.chain, subs.c.script == t.c.script)),
     )
     return [Wanted(chain, bytes(script), address) for chain, script, address in conn.execute(query)]
 
 
 def surplus(conn: Connection, chains: Collection[str]) -> list[Held]:
     """Subscriptions no open order needs (closed orders, chains no longer on Tatum)."""
-    subs = tatum_subscriptions
+    subs, t = tatum_subscriptions, order_targets()
     order_open = exists().where(
-        orders.c.chain == subs.c.chain,
-        orders.c.script == subs.c.script,
-        orders.c.status.in_(_OPEN),
+        t.c.chain == subs.c.chain, t.c.script == subs.c.script, t.c.status.in_(_OPEN)
     )
     needed = and_(subs.c.chain.in_(sorted(chains)), order_open)
     query = select(subs.c.id, subs.c.chain, subs.c.script, subs.c.address).where(~needed)
@@ -70,9 +68,8 @@ def open_addresses(conn: Connection, chains: Collection[str]) -> list[Wanted]:
     """Every open order's address on ``chains`` (with or without a subscription)."""
     if not chains:
         return []
-    query = select(orders.c.chain, orders.c.script, orders.c.address).where(
-        orders.c.chain.in_(sorted(chains)), orders.c.status.in_(_OPEN)
-    )
+    t = order_targets(chains)
+    query = select(t.c.chain, t.c.script, t.c.address).where(t.c.status.in_(_OPEN))
     return [Wanted(chain, bytes(script), address) for chain, script, address in conn.execute(query)]
 
 

@@ -84,9 +84,10 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
-class _Open:
+class _Open:  # a single-option order (multi-option orders' are not balance-checked)
     order: OrderRecord
     script: bytes
+    address: str
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,9 @@ class BalanceCheck:
         return _Head(height, *(block or (None, None)))
 
     def _orders(self, conn: Connection, query: Select[Any]) -> list[_Open]:
-        return [_Open(OrderRecord.from_row(row), row.script) for row in conn.execute(query)]
+        return [
+            _Open(OrderRecord.from_row(row), row.script, row.address) for row in conn.execute(query)
+        ]
 
     async def run_once(self) -> CheckResult:
         """Check every open order now (the first round after a start does this)."""
@@ -235,7 +238,7 @@ class BalanceCheck:
         heights: dict[bytes, int] = {}
         for item in candidates:
             records = known[item.order.seq]
-            key = balance_key(item.order.address)
+            key = balance_key(item.address)
             current = next((r.transfer for r in records if r.transfer.key == key), None)
             target = balances[item.script] - self._credited(records, key, height)
             if target > 0 and (current is None or current.removed):
@@ -287,7 +290,7 @@ class BalanceCheck:
         new = 0
         for item in candidates:
             order = item.order
-            key = balance_key(order.address)
+            key = balance_key(item.address)
             credited = 0
             current = None
             for record in records[order.seq]:

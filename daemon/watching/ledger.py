@@ -13,13 +13,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, delete, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Select,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from chains.watching import BlockHeader
 from daemon.domain.payments import TransferKey
 from daemon.services.order_changes import Observation
 from daemon.services.order_records import TransferRecord
-from daemon.storage.tables import chain_blocks, chain_cursors, orders, transfers
+from daemon.storage.tables import chain_blocks, chain_cursors, order_addresses, orders, transfers
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +129,24 @@ def _watched(rows: Iterable[Row[Any]]) -> list[WatchedTransfer]:
     ]
 
 
+# A transfer's address and the depth it needs: its order's own, or for a multi-option
+# order those of its chain (order_addresses).
+_ADDRESS = and_(
+    order_addresses.c.order_seq == transfers.c.order_seq,
+    order_addresses.c.chain == transfers.c.chain,
+)
+_SCRIPT = func.coalesce(orders.c.script, order_addresses.c.script)
+_REQUIRED = case(
+    (orders.c.script.is_(None), order_addresses.c.confirmations_required),
+    else_=orders.c.confirmations_required,
+)
+
+
 def _transfer_query() -> Select[Any]:
-    return select(transfers, orders.c.script, orders.c.confirmations_required).join(
-        orders, orders.c.seq == transfers.c.order_seq
+    return (
+        select(transfers, _SCRIPT.label("script"), _REQUIRED.label("confirmations_required"))
+        .join(orders, orders.c.seq == transfers.c.order_seq)
+        .outerjoin(order_addresses, _ADDRESS)
     )
 
 
@@ -149,8 +176,7 @@ def maturing_transfers(
     """Live mined transfers whose confirmations still matter: not finalized, and
     short of their order's depth (None: the order waits for the finalized tag);
     only those mined at ``since`` or later, when given (an indexed range)."""
-    required = orders.c.confirmations_required
-    short = or_(required.is_(None), transfers.c.confirmations < required)
+    short = or_(_REQUIRED.is_(None), transfers.c.confirmations < _REQUIRED)
     query = _transfer_query().where(
         transfers.c.chain == chain,
         transfers.c.block_height >= (since or 0),
@@ -227,12 +253,13 @@ def awaiting_finalized(conn: Connection, chain: str, since: int | None = None) -
     query = (
         select(transfers.c.seq)
         .join(orders, orders.c.seq == transfers.c.order_seq)
+        .outerjoin(order_addresses, _ADDRESS)
         .where(
             transfers.c.chain == chain,
             transfers.c.block_height >= (since or 0),
             transfers.c.removed.is_(False),
             transfers.c.finalized.is_(False),
-            orders.c.confirmations_required.is_(None),
+            _REQUIRED.is_(None),
         )
         .limit(1)
     )

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, and_, or_, select
 
 from chains.watching import BlockHeader, ChainSource
 from daemon.domain.states import OPEN_STATUSES, OrderStatus
-from daemon.storage.tables import orders
+from daemon.storage.order_targets import order_targets
 
 log = logging.getLogger(__name__)
 
@@ -40,16 +40,12 @@ class StartPoint:
 def earliest_open_order(conn: Connection, chain: str, now: datetime) -> datetime | None:
     """When the chain's earliest order that can still receive a reportable payment was
     created: pending or processing, or expired but inside its late window."""
+    t = order_targets([chain])
     can_receive = or_(
-        orders.c.status.in_(sorted(OPEN_STATUSES)),
-        and_(orders.c.status == str(OrderStatus.EXPIRED), orders.c.late_until > now),
+        t.c.status.in_(sorted(OPEN_STATUSES)),
+        and_(t.c.status == str(OrderStatus.EXPIRED), t.c.late_until > now),
     )
-    query = (
-        select(orders.c.created_at)
-        .where(orders.c.chain == chain, can_receive)
-        .order_by(orders.c.created_at)
-        .limit(1)
-    )
+    query = select(t.c.created_at).where(can_receive).order_by(t.c.created_at).limit(1)
     created: datetime | None = conn.execute(query).scalar_one_or_none()
     return created
 

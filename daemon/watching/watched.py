@@ -1,4 +1,5 @@
-"""The scripts a chain watcher matches against: every order's, forever.
+"""The scripts a chain watcher matches against: every order's, forever (a multi-option
+order's addresses, in ``order_addresses``, too; a lazy order's when it is picked).
 
 An address belongs to its order for good (a late payment to an old order must
 still be found), so the set only grows. It is loaded once and then topped up
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
-from daemon.storage.tables import orders
+from daemon.storage.order_targets import order_targets
+from daemon.storage.tables import order_addresses, orders
 
 # More orders than this in flight (allocated, not yet committed) at one moment
 # would be needed to slip past the top-up.
@@ -22,6 +24,7 @@ class WatchedScripts:
         self.chain = chain
         self.scripts: set[bytes] = set()
         self._high = 0
+        self._high_several = 0  # the same for multi-option orders' addresses
 
     def __len__(self) -> int:
         return len(self.scripts)
@@ -38,10 +41,20 @@ class WatchedScripts:
             if script not in self.scripts:
                 fresh.add(script)
         self._high = high
+        a = order_addresses
+        query = select(a.c.seq, a.c.script).where(
+            a.c.chain == self.chain, a.c.seq > self._high_several - REREAD_MARGIN
+        )
+        high = self._high_several
+        for seq, script in conn.execute(query):
+            high = max(high, seq)
+            if script not in self.scripts:
+                fresh.add(script)
+        self._high_several = high
         self.scripts |= fresh
         return fresh
 
     @staticmethod
     def count(conn: Connection, chain: str) -> int:
-        query = select(func.count()).select_from(orders).where(orders.c.chain == chain)
-        return int(conn.execute(query).scalar_one())
+        t = order_targets([chain])
+        return int(conn.execute(select(func.count()).select_from(t)).scalar_one())
