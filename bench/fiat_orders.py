@@ -31,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,35 @@ def rates_cached(daemon: Running) -> bool:
     return {r["asset"] for r in rates if r["value"] is not None} >= set(PRICES)
 
 
+def same_price(price: dict[str, str] | None) -> bool:
+    """``price`` is PRICE (the amount compared as a number: 49.9 is 49.90)."""
+    if price is None:
+        return False
+    amount, currency = Decimal(price["amount"]), price["currency"]
+    return amount == Decimal(PRICE["amount"]) and currency == PRICE["currency"]
+
+
+def check_shapes(daemon: Running, db: Path) -> str | None:
+    """One order of each phase, as the API shows it: crypto-priced with no rate, fiat with
+    its price and a locked rate on each option. What is wrong, or None."""
+    auth = {"Authorization": f"Bearer {daemon.key}"}
+    with httpx.Client(base_url=daemon.base, headers=auth, timeout=10) as client:
+        for phase, options in (("crypto", 1), ("fiat", 1), ("fiat3", 3)):
+            with sqlite3.connect(db) as conn:
+                row = conn.execute(
+                    "SELECT id FROM orders WHERE order_id = ?", (f"{phase}.0-1",)
+                ).fetchone()
+            if row is None:
+                return f"{phase}: its first order was not stored"
+            order = client.get(f"/v1/orders/{row[0]}").json()
+            fiat = phase != "crypto"
+            rates = [o.get("rate") is not None for o in order.get("options") or []]
+            priced = order.get("price") is None if not fiat else same_price(order["price"])
+            if len(rates) != options or not priced or rates != [fiat] * options:
+                return f"{phase}: not the order the phase asked for: {order}"
+    return None
+
+
 def count(db: Path, prefix: str) -> tuple[int, int]:
     with sqlite3.connect(db) as conn:
         stored = conn.execute(
@@ -237,6 +267,7 @@ def main() -> None:
                 )
                 results.append((phase, result))
             asked = sum(s.requests for s in ex.all) - asked
+            wrong = check_shapes(daemon, database)
         for phase, result in results:
             result.stored, result.events = count(database, f"{phase.name}.")
     print(
@@ -251,6 +282,8 @@ def main() -> None:
     refused = [p.name for p, r in results if set(r.codes) != {201}]
     if refused:
         raise SystemExit(f"orders were refused in {', '.join(refused)} (see the status codes)")
+    if wrong is not None:
+        raise SystemExit(wrong)
     print(f"fiat targets: {'met' if all(met) else 'MISSED'}")
 
 
