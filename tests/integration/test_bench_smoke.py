@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
     [
         ("bench/derive.py", ["P2WPKH", "EVM", "bitcoinlib", "ratio"]),
         ("bench/orders_http.py", ["orders/s", "p99", "stored"]),
+        ("bench/fiat_orders.py", ["crypto-priced", "fiat-priced", "3 options", "p99", "machine"]),
         ("bench/webhooks.py", ["deliveries/s", "distinct webhook-ids", "lost:       0"]),
         ("bench/bitcoin_match.py", ["parse alone", "match after parsing", "node JSON reply"]),
         ("bench/evm_matching.py", ["matching time", "RSS", "per-address polling"]),
