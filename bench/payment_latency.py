@@ -6,7 +6,8 @@ webhooks to a store (this script run with --store) that verifies each request wi
 `standardwebhooks` library and stamps its arrival with time.time() (one machine, one
 clock for every process). For each of N orders, one after another: create the order over
 the API, send the payment, wait a random moment, evm_mine; t0 = when evm_mine returned
-(the inclusion), t1 = when the store received that order's order.paid. Target: p95 <= 300 ms.
+(the inclusion), t1 = when the store received that order's order.paid. Target: p95 <= 300 ms;
+for 50 orders paid in one block, p95 <= 100 ms.
 
 Baseline, in the same run: the same daemon polling (no ws_url, poll_interval 1s) for a
 smaller N, printed as the ratio of the two p95s. Then a burst: M orders paid in one block.
@@ -49,6 +50,7 @@ from tests.support.receiver import Receive, Scope, Send, read_body  # noqa: E402
 
 SECRET = "whsec_" + "bGF0ZW5jeSBiZW5jaG1hcmsgc2VjcmV0IGZvciBzdG9yZQ=="
 TARGET_MS = 300.0
+BURST_TARGET_MS = 100.0  # p95 of the orders paid in one block
 POLL_SECONDS = 1.0
 AMOUNT = "0.001"
 AMOUNT_WEI = 10**15
@@ -382,13 +384,20 @@ def main() -> None:
     ):
         if PIN and anvil.process is not None:
             os.sched_setaffinity(anvil.process.pid, {1})
-        ws, _ = run_phase(Path(tmp), anvil, store, ws=True, count=count, gap=0.1, burst=burst)
+        ws, bursts = run_phase(Path(tmp), anvil, store, ws=True, count=count, gap=0.1, burst=burst)
         poll, _ = run_phase(Path(tmp), anvil, store, ws=False, count=poll_count, gap=POLL_SECONDS)
         stats = httpx.get(f"{store}/stats", timeout=10).json()
     ws_p95 = percentile([s.ms for s in ws], 0.95)
     poll_p95 = percentile([s.ms for s in poll], 0.95)
     met = "met" if ws_p95 <= TARGET_MS else "MISSED"
     print(f"  target: p95 <= {TARGET_MS:.0f} ms: {met}; p95/target = {ws_p95 / TARGET_MS:.2f}")
+    if bursts:
+        burst_p95 = percentile([s.ms for s in bursts], 0.95)
+        met = "met" if burst_p95 <= BURST_TARGET_MS else "MISSED"
+        print(
+            f"  burst target: {len(bursts)} in one block, p95 {burst_p95:.1f} ms"
+            f" <= {BURST_TARGET_MS:.0f} ms: {met}"
+        )
     print(
         f"  baseline: p95 over newHeads / p95 polling every {POLL_SECONDS:g} s ="
         f" {ws_p95:.1f} / {poll_p95:.1f} = {ws_p95 / poll_p95:.2f}"

@@ -1,4 +1,4 @@
-"""Webhook attempts as the dispatcher finishes them (a :class:`~daemon.webhooks.dispatcher.
+"""Webhook attempts as the dispatcher finishes them (a :class:`~daemon.webhooks.replies.
 AttemptObserver`). The dispatcher sends up to thousands a second: an attempt costs one
 counter add and one or two histogram observations, on series looked up once."""
 

@@ -9,8 +9,10 @@ and polls every ``poll_interval`` for retries that came due and for events whose
 wake-up was missed (written while it was not listening). Results are written in
 batches (one transaction for all attempts that finished meanwhile). On stop it
 claims nothing more, lets in-flight attempts finish for a short grace period,
-gives the rest back, and returns.
-An :class:`AttemptObserver` (the daemon's metrics) hears of every finished attempt.
+gives the rest back, and returns. An
+:class:`~daemon.webhooks.replies.AttemptObserver` (the daemon's metrics) hears of every
+finished attempt. A delivery is sent with the order's next events claimed with it, each
+once the one before was delivered (:mod:`daemon.webhooks.claims`).
 
 A failed attempt (other than 410) stops this dispatcher from starting more to that
 endpoint until the result is written: what it had claimed ahead for it is given
@@ -29,14 +31,14 @@ import math
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
-from typing import Protocol
+from collections.abc import Callable
+from datetime import datetime
 
 from chains.waiting import wait_for_any
 from daemon.storage.database import Database
-from daemon.webhooks.outbox import AttemptRecord, Claimed, Outbox
-from daemon.webhooks.replies import judge_reply
+from daemon.webhooks.claims import AttemptRecord, Claimed
+from daemon.webhooks.outbox import Outbox
+from daemon.webhooks.replies import AttemptObserver, judge_reply, observe
 from daemon.webhooks.retry_policy import DeliveryStatus
 from daemon.webhooks.sender import Reply, Sender
 
@@ -44,16 +46,6 @@ log = logging.getLogger("paywatch.webhooks")
 Clock = Callable[[], datetime]
 COALESCE_SECONDS = 0.005
 LOOK_PAST_SECONDS = 1.0
-
-
-class AttemptObserver(Protocol):
-    def attempted(self, outcome: DeliveryStatus, seconds: float, event_age: float | None) -> None:
-        """An attempt took ``seconds`` and left its delivery ``outcome`` (delivered,
-        retrying, dead or gone); ``event_age``: seconds since its event was written, when
-        it was delivered. Called on the event loop for every attempt: must be cheap."""
-
-    def endpoints_failing(self, failing: Mapping[str, datetime]) -> None:
-        """The endpoints failing (and since when) as the last claim found them."""
 
 
 class Dispatcher:
@@ -87,6 +79,7 @@ class Dispatcher:
         # sending never waits for a claim's round trip through the database.
         self._queued: dict[str, collections.deque[Claimed]] = {}
         self._finished: list[AttemptRecord] = []
+        self._unsent: list[Claimed] = []  # followers not sent: given back with the results
         self._halted: set[str] = set()  # endpoints whose attempt failed, result not written
         self._flusher: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -225,25 +218,31 @@ class Dispatcher:
         self._wake.set()
 
     async def _attempt(self, delivery: Claimed) -> None:
-        attempted_at = self.clock()
-        reply = await self.sender.send(delivery)
-        self._finish(delivery, attempted_at, reply)
+        """The delivery, then the order's next events it was claimed with, each once the
+        one before was delivered; the rest given back unsent when one is not, or at stop."""
+        chain = (delivery, *delivery.then)
+        for n, link in enumerate(chain):
+            if n and self._stopping:
+                self._unsent.extend(chain[n:])
+                return
+            attempted_at = self.clock()
+            reply = await self.sender.send(link)
+            if self._finish(link, attempted_at, reply) is not DeliveryStatus.DELIVERED:
+                self._unsent.extend(chain[n + 1 :])
+                return
 
-    def _finish(self, delivery: Claimed, attempted_at: datetime, reply: Reply) -> None:
+    def _finish(self, delivery: Claimed, attempted_at: datetime, reply: Reply) -> DeliveryStatus:
         now = self.clock()
         record = judge_reply(delivery, attempted_at, reply, now, self.rng)
         status = record.decision.status
         if status in (DeliveryStatus.RETRYING, DeliveryStatus.DEAD):
             self._halted.add(delivery.endpoint)
         if self.observer is not None:
-            created = delivery.created_at
-            age = None
-            if status is DeliveryStatus.DELIVERED and created is not None:
-                age = max((now - created).total_seconds(), 0.0)
-            self.observer.attempted(status, reply.latency_ms / 1000, age)
+            observe(self.observer, record, reply.latency_ms, now)
         self._finished.append(record)
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush(), name="webhook results")
+        return status
 
     async def _flush(self) -> None:
         try:
@@ -256,6 +255,8 @@ class Dispatcher:
                 batch, self._finished = self._finished, []
                 halted = set(self._halted)
                 give_back = [d for e in halted for d in self._queued.pop(e, ())]
+                give_back += self._unsent
+                self._unsent = []
                 record = functools.partial(
                     self.outbox.record, records=batch, now=self.clock(), give_back=give_back
                 )
@@ -297,9 +298,3 @@ def _current_task() -> asyncio.Task[object] | None:
         return asyncio.current_task()
     except RuntimeError:  # called outside the event loop
         return None
-
-
-def lease_for(timeout: timedelta) -> timedelta:
-    """How long a claim holds a delivery: the attempt's timeout plus room for writing
-    its result; after that another dispatcher may send it again."""
-    return timeout + timedelta(seconds=30)

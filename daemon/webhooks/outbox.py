@@ -22,13 +22,13 @@ counted against the delivery, which keeps its attempt count and its next time).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
 
 from daemon.storage.tables import events, webhook_attempts
+from daemon.webhooks.claims import AttemptRecord, Claimed, followers
 from daemon.webhooks.endpoint_health import Attempted
 from daemon.webhooks.endpoints import EndpointHealth
 from daemon.webhooks.outbox_queries import (
@@ -38,37 +38,11 @@ from daemon.webhooks.outbox_queries import (
     RECORD_RESULTS,
     WAITING_NAMES,
 )
-from daemon.webhooks.retry_policy import Decision, DeliveryStatus
+from daemon.webhooks.retry_policy import DeliveryStatus
 
 MAX_ERROR = 500
 MAX_ROUNDS = 8
 MAX_EXCERPT = 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    seq: int
-    id: str
-    target_url: str
-    endpoint: str
-    payload: str
-    attempt: int  # this attempt's number (1 = the first)
-    created_at: datetime | None = None  # when the event was written
-    scheduled_at: datetime | None = None  # its next_attempt_at when claimed
-    early: bool = False  # a probe sent before scheduled_at: a failure is not counted
-
-
-@dataclass(frozen=True, slots=True)
-class AttemptRecord:
-    delivery: Claimed
-    attempted_at: datetime
-    status_code: int | None
-    latency_ms: int
-    error: str | None
-    excerpt: str | None
-    decision: Decision
-    retry_after: timedelta | None = None  # the store's Retry-After, as a wait
-    counted: bool = True  # False: an early probe that failed (attempt count kept)
 
 
 class Outbox:
@@ -153,12 +127,16 @@ class Outbox:
                 break
         if not picked:
             return []
-        seqs = [row.seq for row in picked]
+        probes = {row.seq for row in picked if row.endpoint in gated}
+        chains = followers(conn, [row for row in picked if row.seq not in probes], now)
+        seqs = [row.seq for row in picked] + [f.seq for c in chains.values() for f in c]
         payloads = dict(
             conn.execute(select(events.c.seq, events.c.payload).where(events.c.seq.in_(seqs))).all()
         )
-        chosen = [
-            Claimed(
+
+        def claimed(r: Row[Any], then: tuple[Claimed, ...] = ()) -> Claimed:
+            early = r.next_attempt_at is not None and r.next_attempt_at > now
+            return Claimed(
                 r.seq,
                 r.id,
                 r.target_url,
@@ -167,20 +145,20 @@ class Outbox:
                 r.attempts + 1,
                 r.created_at,
                 r.next_attempt_at,
-                r.next_attempt_at is not None and r.next_attempt_at > now,
+                early,
+                then,
             )
-            for r in picked
-        ]
-        if chosen:
-            conn.execute(
-                update(events)
-                .where(events.c.seq.in_(seqs))
-                .values(
-                    lease_owner=self.owner,
-                    lease_until=now + self.lease,
-                    attempts=events.c.attempts + 1,
-                )
+
+        chosen = [claimed(r, tuple(claimed(f) for f in chains.get(r.seq, ()))) for r in picked]
+        conn.execute(
+            update(events)
+            .where(events.c.seq.in_(seqs))
+            .values(
+                lease_owner=self.owner,
+                lease_until=now + self.lease,
+                attempts=events.c.attempts + 1,
             )
+        )
         return chosen
 
     def _probe(self, conn: Connection, endpoint: str, now: datetime) -> Row[Any] | None:
@@ -256,8 +234,9 @@ class Outbox:
 
     def release(self, conn: Connection, deliveries: Iterable[Claimed]) -> None:
         """Give back leases of attempts that were stopped before they finished (at
-        shutdown): the attempt does not count, and the delivery is due again."""
-        seqs = [d.seq for d in deliveries]
+        shutdown) or never started, with their followers: the attempt does not count,
+        and the delivery is due again (those already recorded are left as they are)."""
+        seqs = [link.seq for d in deliveries for link in (d, *d.then)]
         if seqs:
             conn.execute(
                 update(events)

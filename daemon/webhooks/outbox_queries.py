@@ -21,6 +21,7 @@ WAITING_NAMES = [str(s) for s in WAITING]
 CLAIM_COLUMNS = (
     events.c.seq,
     events.c.id,
+    events.c.order_seq,
     events.c.target_url,
     events.c.endpoint,
     events.c.attempts,

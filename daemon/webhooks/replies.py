@@ -12,13 +12,36 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Protocol
 
-from daemon.webhooks.outbox import AttemptRecord, Claimed
+from daemon.webhooks.claims import AttemptRecord, Claimed
 from daemon.webhooks.retry_policy import Decision, DeliveryStatus, decide, parse_retry_after
 from daemon.webhooks.sender import Reply
 
 log = logging.getLogger("paywatch.webhooks")
+
+
+class AttemptObserver(Protocol):
+    def attempted(self, outcome: DeliveryStatus, seconds: float, event_age: float | None) -> None:
+        """An attempt took ``seconds`` and left its delivery ``outcome`` (delivered,
+        retrying, dead or gone); ``event_age``: seconds since its event was written, when
+        it was delivered. Called on the event loop for every attempt: must be cheap."""
+
+    def endpoints_failing(self, failing: Mapping[str, datetime]) -> None:
+        """The endpoints failing (and since when) as the last claim found them."""
+
+
+def observe(
+    observer: AttemptObserver, record: AttemptRecord, latency_ms: int, now: datetime
+) -> None:
+    """Tell ``observer`` of one finished attempt (with the event's age when delivered)."""
+    status, created = record.decision.status, record.delivery.created_at
+    age = None
+    if status is DeliveryStatus.DELIVERED and created is not None:
+        age = max((now - created).total_seconds(), 0.0)
+    observer.attempted(status, latency_ms / 1000, age)
 
 
 def judge_reply(

@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from daemon.cluster.notify import Listener
 from daemon.config.webhooks import WebhooksConfig
 from daemon.services.identifiers import new_id
 from daemon.storage.database import Database
-from daemon.webhooks.dispatcher import AttemptObserver, Dispatcher, lease_for
+from daemon.webhooks.dispatcher import Dispatcher
 from daemon.webhooks.endpoints import EndpointHealth
 from daemon.webhooks.outbox import Outbox
+from daemon.webhooks.replies import AttemptObserver
 from daemon.webhooks.sender import Sender
 from daemon.webhooks.signing import Signer
 from daemon.webhooks.targets import Resolver
@@ -94,3 +95,9 @@ def start_webhooks(
         return None
     delivering = deliver_webhooks(config, db, clock, stop, observer, listener)
     return asyncio.create_task(delivering, name="webhooks")
+
+
+def lease_for(timeout: timedelta) -> timedelta:
+    """How long a claim holds a delivery: the attempt's timeout plus room for writing
+    its result; after that another dispatcher may send it again."""
+    return timeout + timedelta(seconds=30)

@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from daemon.webhooks.outbox import MAX_EXCERPT, Claimed
+from daemon.webhooks.claims import Claimed
+from daemon.webhooks.outbox import MAX_EXCERPT
 from daemon.webhooks.signing import Signer
 from daemon.webhooks.transport import TargetRefused, TransportError, WebhookClient
 

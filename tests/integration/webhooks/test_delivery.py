@@ -127,9 +127,12 @@ def test_a_later_event_waits_while_an_earlier_one_is_retried(make_shop: ShopFact
         async def scenario() -> None:
             async with shop.dispatching() as dispatcher:
                 assert await dispatcher.run_once() == 1  # order.created fails once
+                assert [r.type for r in store.received] == ["order.created"]
                 shop.clock.advance(hours=1)
-                assert await dispatcher.run_once() == 1  # order.created again, delivered
-                assert await dispatcher.run_once() == 1  # only now order.cancelled
+                # The 503 made the endpoint failing: order.created goes again as its
+                # probe, alone (a probe carries no followers); only then order.cancelled.
+                assert await dispatcher.run_once() == 1
+                assert await dispatcher.run_once() == 1
                 assert await dispatcher.run_once() == 0
 
         asyncio.run(scenario())

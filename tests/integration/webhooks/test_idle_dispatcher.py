@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from daemon.services.orders import NewOrder
-from daemon.webhooks.outbox import Claimed, Outbox
+from daemon.webhooks.claims import Claimed
+from daemon.webhooks.outbox import Outbox
 from tests.integration.webhooks.conftest import SECRET, ShopFactory
 from tests.support.receiver import webhook_receiver
 

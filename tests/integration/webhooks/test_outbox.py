@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from daemon.services.errors import Conflict
 from daemon.storage.database import Database
 from daemon.storage.tables import webhook_attempts
-from daemon.webhooks.outbox import AttemptRecord, Claimed, Outbox
+from daemon.webhooks.claims import AttemptRecord, Claimed
+from daemon.webhooks.outbox import Outbox
 from daemon.webhooks.retry_policy import Decision, DeliveryStatus
 from tests.integration.webhooks.conftest import Shop, ShopFactory
 
