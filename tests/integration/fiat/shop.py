@@ -154,16 +154,20 @@ class Shop:
 
     def settle(self) -> None:
         """Mine a block on litecoind (anvil mined each payment), then wait until both
-        watchers have processed their node's tip."""
+        watchers have processed their node's tip (its height and hash: after a reorg
+        the tip may be a new block at the same height)."""
         self.ltc.mine()
-        tips = {"eth": self.anvil.height(), "ltc": self.ltc.height()}
+        eth_tip = self.anvil.rpc("eth_getBlockByNumber", "latest", False)
+        tips = {
+            "eth": (int(eth_tip["number"], 16), eth_tip["hash"].lower().removeprefix("0x")),
+            "ltc": (self.ltc.height(), self.ltc.block_hash(self.ltc.height()).lower()),
+        }
 
         def caught_up() -> bool:
-            rows = self.api.container.db.read(
-                lambda c: c.execute(select(chain_cursors.c.chain, chain_cursors.c.height)).all()
-            )
-            heights = {row.chain: row.height for row in rows}
-            return all(heights.get(chain, -1) >= tip for chain, tip in tips.items())
+            query = select(chain_cursors.c.chain, chain_cursors.c.height, chain_cursors.c.hash)
+            rows = self.api.container.db.read(lambda c: c.execute(query).all())
+            cursors = {r.chain: (r.height, str(r.hash).lower().removeprefix("0x")) for r in rows}
+            return all(cursors.get(chain) == tip for chain, tip in tips.items())
 
         eventually(caught_up, f"the watchers to reach {tips}")
 

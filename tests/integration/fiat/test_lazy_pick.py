@@ -57,3 +57,23 @@ def test_single_option_orders_get_their_address_at_once(make_shop: ShopFactory) 
     order = shop.create(order_id="lazy-one", price=EUR, chain="ltc", asset="LTC")
     assert order["address"]
     assert order["options"][0]["address"] == order["address"]
+
+
+def test_a_coin_sent_to_a_shared_address_counts_for_its_own_option(
+    make_shop: ShopFactory,
+) -> None:
+    """Only USDC picked, but the customer sends ETH to that address (the ETH option's
+    address too, on the same key): it counts at the ETH option's locked rate."""
+    shop = make_shop(addresses="lazy")
+    created = shop.create(order_id="lazy-shared", price=EUR, accept=ALL_OPTIONS)
+    picked = shop.pick(created, "eth", "USDC")
+    assert picked.status_code == 200, picked.text
+    usdc = option(picked.json(), "USDC")
+    eth = {**option(created, "ETH"), "address": usdc["address"]}
+    shop.pay(eth, eth["amount_base"])
+    shop.settle()
+    order = shop.get(created)
+    truth = {**shop.received(picked.json()), **shop.received({"options": [eth]})}
+    assert truth[("eth", "ETH")] == eth["amount_base"]
+    assert judged(order) == expected(created, truth)
+    assert judged(order) == {"status": "paid", "exception": "none", "received_value": money(EUR)}
