@@ -2,21 +2,28 @@
 and the daemon served in-process on both (shop.py). Fresh nodes: every daemon derives
 the same addresses from the test keys, so a node shared between tests would carry an
 earlier test's payments to them (which a new daemon rightly counts, as it looks back
-from its orders' creation)."""
+from its orders' creation). SQLite unless a test asks for both databases with
+``@pytest.mark.parametrize("db_kind", DATABASES)``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack
-from pathlib import Path
 
 import pytest
 
+from tests.conftest import DbFactory
 from tests.integration.fiat.shop import Shop, fixed_rates_yaml, open_shop
 from tests.support.anvil import Anvil
 from tests.support.litecoind import Litecoind, litecoind_available, litecoind_node
 
 ShopFactory = Callable[..., Shop]
+DATABASES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture
+def db_kind() -> str:
+    return "sqlite"
 
 
 @pytest.fixture
@@ -29,7 +36,7 @@ def ltc() -> Iterator[Litecoind]:
 
 
 @pytest.fixture
-def make_shop(tmp_path: Path, anvil: Anvil, ltc: Litecoind) -> Iterator[ShopFactory]:
+def make_shop(make_database_url: DbFactory, anvil: Anvil, ltc: Litecoind) -> Iterator[ShopFactory]:
     """``make_shop(rates=..., addresses=..., tolerance=...)``: the daemon (fixed EUR and
     USD rates by default); one per test."""
     with ExitStack() as stack:
@@ -38,7 +45,7 @@ def make_shop(tmp_path: Path, anvil: Anvil, ltc: Litecoind) -> Iterator[ShopFact
             *, rates: str | None = None, addresses: str = "eager", tolerance: str = "0"
         ) -> Shop:
             opened: AbstractContextManager[Shop] = open_shop(
-                tmp_path,
+                make_database_url(),
                 anvil,
                 ltc,
                 rates=rates or fixed_rates_yaml(),

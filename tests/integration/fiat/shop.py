@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -274,7 +273,7 @@ def real_clock() -> datetime:
 
 @contextmanager
 def open_shop(
-    tmp: Path,
+    database_url: str,
     anvil: Anvil,
     ltc: Litecoind,
     *,
@@ -282,11 +281,12 @@ def open_shop(
     addresses: str = "eager",
     tolerance: str = "0",
 ) -> Iterator[Shop]:
-    """The daemon on a fresh SQLite database, on a real clock (block times are real)."""
+    """The daemon on a fresh database, on a real clock (block times are real)."""
     token = deploy_token(anvil)
     eth_start, ltc_start = anvil.height(), ltc.height()
-    url = f"sqlite:///{tmp / 'paywatch.db'}"
-    text = shop_yaml(url, anvil, token, ltc, rates=rates, addresses=addresses, tolerance=tolerance)
+    text = shop_yaml(
+        database_url, anvil, token, ltc, rates=rates, addresses=addresses, tolerance=tolerance
+    )
     container = build(parse_config(text), clock=real_clock)
     upgrade(container.db.engine)
     try:

@@ -4,12 +4,15 @@ address; the EVM options on one key share it. A picked option is then paid for r
 
 from __future__ import annotations
 
-from tests.integration.fiat.conftest import ShopFactory
+import pytest
+
+from tests.integration.fiat.conftest import DATABASES, ShopFactory
 from tests.integration.fiat.shop import ALL_OPTIONS, expected, judged, money, option
 
 EUR = {"amount": "49.90", "currency": "EUR"}
 
 
+@pytest.mark.parametrize("db_kind", DATABASES)
 def test_options_get_their_address_when_picked(make_shop: ShopFactory) -> None:
     shop = make_shop(addresses="lazy")
     created = shop.create(order_id="lazy-1", price=EUR, accept=ALL_OPTIONS)

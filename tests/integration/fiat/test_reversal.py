@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
+from tests.integration.fiat.conftest import DATABASES
 from tests.integration.fiat.shop import (
     ALL_OPTIONS,
     Shop,
@@ -18,6 +21,7 @@ from tests.integration.fiat.shop import (
 USD = {"amount": "50.00", "currency": "USD"}
 
 
+@pytest.mark.parametrize("db_kind", DATABASES)
 def test_a_reorg_that_drops_one_coin_leaves_the_other_counted(shop: Shop) -> None:
     created = shop.create(order_id="reorged", price=USD, accept=ALL_OPTIONS)
     eth, ltc = option(created, "ETH"), option(created, "LTC")

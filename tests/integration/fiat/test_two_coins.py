@@ -12,6 +12,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+import pytest
+
+from tests.integration.fiat.conftest import DATABASES
 from tests.integration.fiat.shop import (
     ALL_OPTIONS,
     FIXED,
@@ -48,6 +51,7 @@ def check_offer(order: dict[str, Any], currency: str) -> None:
     assert option(order, "LTC")["address"] != option(order, "ETH")["address"]
 
 
+@pytest.mark.parametrize("db_kind", DATABASES)
 def test_half_in_eth_and_the_rest_in_another_coin(shop: Shop) -> None:
     cases = {
         ("USDC", 0): "paid",
