@@ -31,7 +31,8 @@ from typing import Any, Protocol, runtime_checkable
 from sqlalchemy import Connection, func, select
 
 from daemon.services.registry import ChainInfo, ChainRegistry
-from daemon.storage.tables import address_counters, orders, transfers
+from daemon.storage.order_targets import TRANSFER_ADDRESS, of_transfer, order_targets
+from daemon.storage.tables import address_counters, order_addresses, orders, transfers
 
 WALLET_DEFAULT_GAP_LIMIT = 20
 
@@ -122,17 +123,20 @@ def longest_run(paid: Iterable[int], highest_index: int | None) -> int:
 
 
 def _paid_indexes(conn: Connection, keyspace: str, chain: str) -> list[int]:
+    index = of_transfer("derivation_index")
     query = (
-        select(orders.c.derivation_index)
+        select(index)
         .distinct()
-        .join(transfers, transfers.c.order_seq == orders.c.seq)
+        .select_from(transfers)
+        .join(orders, transfers.c.order_seq == orders.c.seq)
+        .outerjoin(order_addresses, TRANSFER_ADDRESS)
         .where(
-            orders.c.keyspace == keyspace,
-            orders.c.chain == chain,
+            of_transfer("keyspace") == keyspace,
+            transfers.c.chain == chain,
             transfers.c.removed.is_(False),
             transfers.c.block_height.is_not(None),
         )
-        .order_by(orders.c.derivation_index)
+        .order_by(index)
     )
     return [int(i) for i in conn.execute(query).scalars()]
 
@@ -143,9 +147,8 @@ def key_gap(conn: Connection, keyspace: str, chains: list[ChainInfo]) -> KeyGap:
     ).scalar()
     highest = int(next_index) - 1 if next_index else None
     gap = KeyGap(keyspace, [c.name for c in chains], highest)
-    first = conn.execute(
-        select(func.min(orders.c.created_at)).where(orders.c.keyspace == keyspace)
-    ).scalar()
+    t = order_targets()
+    first = conn.execute(select(func.min(t.c.created_at)).where(t.c.keyspace == keyspace)).scalar()
     gap.first_order_at = int(first.timestamp()) if first is not None else None
     for chain in chains:
         paid = _paid_indexes(conn, keyspace, chain.name)

@@ -26,7 +26,8 @@ from chains.base import DerivedAddress, KeyFormatError
 from chains.reconciliation import ADDRESS_DIFFERS, OK, UNCHECKED, Booked, Finding, Reconciler
 from daemon.services.registry import ChainInfo
 from daemon.storage.database import Database
-from daemon.storage.tables import orders, transfers
+from daemon.storage.order_targets import TRANSFER_ADDRESS, of_transfer
+from daemon.storage.tables import order_addresses, orders, transfers
 
 CHUNK_ROWS = 5000
 
@@ -96,12 +97,13 @@ def _load_chunk(conn: Connection, chain: str, from_height: int | None, after: in
             transfers.c.block_hash,
             orders.c.id.label("order_id"),
             orders.c.order_id.label("order_ref"),
-            orders.c.address,
-            orders.c.script,
-            orders.c.keyspace,
-            orders.c.derivation_index,
+            of_transfer("address"),
+            of_transfer("script"),
+            of_transfer("keyspace"),
+            of_transfer("derivation_index"),
         )
         .join(orders, orders.c.seq == transfers.c.order_seq)
+        .outerjoin(order_addresses, TRANSFER_ADDRESS)
         .where(*_booked_where(chain, from_height), transfers.c.seq > after)
         .order_by(transfers.c.seq)
         .limit(CHUNK_ROWS)

@@ -16,6 +16,7 @@ from daemon.api.accounting import accounting_routes
 from daemon.api.auth import Handler, api_key_id, requires_key
 from daemon.api.errors import install_error_handlers
 from daemon.api.openapi import openapi_document
+from daemon.api.order_request import Pricing
 from daemon.api.params import header_text, json_body, query_choice, query_int, query_text
 from daemon.api.qr import render
 from daemon.api.rates import rate_routes
@@ -207,12 +208,12 @@ def create_app(container: Container) -> Starlette:
 
     async def openapi(request: Request) -> Response:
         if not spec:
-            rated = container.config.rates
-            document = openapi_document(
-                container.orders.registry,
-                tatum=bool(tatum),
-                rates=None if rated is None else list(rated.currencies),
-            )
+            book = container.rates
+            pricing: Pricing | None = None
+            if book is not None:  # with sources, any asset; else those with a fixed rate
+                fixed = {c: {a for a, cur in book.fixed if cur == c} for c in book.currencies}
+                pricing = {c: None if book.sources else fixed[c] for c in book.currencies}
+            document = openapi_document(container.orders.registry, tatum=bool(tatum), rates=pricing)
             spec.append(json_codec.dumps_bytes(document))
         return Response(spec[0], media_type="application/json")
 

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from daemon.api.accounting import accounting_paths
-from daemon.api.order_request import create_order_schema
+from daemon.api.order_request import Pricing, create_order_schema
 from daemon.api.params import QUERY_TEXT
 from daemon.api.rates import rate_paths
 from daemon.api.schemas import STATUSES, ErrorBody
@@ -66,10 +66,10 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 
 
 def openapi_document(
-    registry: ChainRegistry, *, tatum: bool, rates: list[str] | None = None
+    registry: ChainRegistry, *, tatum: bool, rates: Pricing | None = None
 ) -> dict[str, Any]:
     """The document for these chains; the Tatum route only when its notifications are on,
-    the rates route only when rates are (``rates``: the configured currencies)."""
+    the rates route only when rates are (``rates``: each currency's quotable assets)."""
     schemas = _Schemas()
     error = schemas.ref(ErrorBody)
 
@@ -80,7 +80,7 @@ def openapi_document(
         Order, OrderList, OrderEvent, ref_template=REF
     )
     schemas.found.update(shapes)
-    schemas.found["CreateOrderBody"] = create_order_schema(registry)
+    schemas.found["CreateOrderBody"] = create_order_schema(registry, rates)
     order_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
     image = {"200": {"description": "QR code of the payment URI", "content": {}}}
     paths: dict[str, Any] = {
@@ -171,7 +171,7 @@ def openapi_document(
     paths.update(accounting)
     schemas.found.update(accounting_schemas)
     if rates is not None:
-        rate_path, rate_schemas = rate_paths(errors, _query, _json, REF, rates)
+        rate_path, rate_schemas = rate_paths(errors, _query, _json, REF, list(rates))
         paths.update(rate_path)
         schemas.found.update(rate_schemas)
     if tatum:

@@ -14,6 +14,7 @@ from typing import Any
 from daemon.api.schemas import CreateOrderBody
 from daemon.config.durations import MAX_SECONDS
 from daemon.domain.money import MAX_BASE_UNITS
+from daemon.domain.pricing import currency_decimals
 from daemon.services.errors import InvalidRequest
 from daemon.services.order_requests import confirmations_for
 from daemon.services.registry import ChainInfo, ChainRegistry
@@ -29,11 +30,11 @@ DURATION = (
 CALLBACK_URL = r"^https?://[A-Za-z0-9.-]+(?::[1-9][0-9]{0,3})?(?:[/?#][!-~]*)?$"
 
 
-def decimal_pattern(decimals: int) -> str:
+def decimal_pattern(decimals: int, whole_digits: int | None = None) -> str:
     """Amounts above zero in asset units, written plainly (``"0.015"``): no sign,
     exponent, leading or trailing zeros, at most ``decimals`` places, below 2**256
     base units."""
-    whole = f"[1-9][0-9]{{0,{76 - decimals}}}"
+    whole = f"[1-9][0-9]{{0,{(whole_digits or 77 - decimals) - 1}}}"
     if decimals == 0:
         return f"^{whole}$"
     frac = f"\\.[0-9]{{0,{decimals - 1}}}[1-9]"
@@ -103,7 +104,81 @@ def _variants(chain: ChainInfo) -> list[dict[str, Any]]:
     return found
 
 
-def create_order_schema(registry: ChainRegistry) -> dict[str, Any]:
+# Quotable assets per price currency (None: every asset; sources are asked at run time
+# and may be unavailable, a documented 503).
+Pricing = dict[str, set[str] | None]
+
+
+def _priced_variants(registry: ChainRegistry, pricing: Pricing) -> list[dict[str, Any]]:
+    """Bodies priced in fiat the daemon takes: per currency, one option (chain + asset)
+    or several (accept), of the assets with a rate in it."""
+    null = {"type": "null"}
+    depth = {"type": "integer", "minimum": 0, "maximum": 10000}
+    crypto = {"amount": null, "amount_base": null, "confirmations": {"anyOf": [depth, null]}}
+    found: list[dict[str, Any]] = []
+    for currency, assets in pricing.items():
+        amount = {"type": "string", "pattern": decimal_pattern(currency_decimals(currency), 15)}
+        price = {
+            "type": "object",
+            "properties": {"amount": amount, "currency": {"const": currency}},
+            "required": ["amount", "currency"],
+            "additionalProperties": False,
+        }
+        pairs = [
+            (chain.name, asset.symbol)
+            for chain in registry
+            for asset in chain.assets
+            if assets is None or asset.symbol in assets
+        ]
+        for chain_name, symbol in pairs:
+            found.append(
+                {
+                    "title": f"{symbol} on {chain_name}, priced in {currency}",
+                    "properties": {
+                        **crypto,
+                        "chain": {"const": chain_name},
+                        "asset": {"const": symbol},
+                        "price": price,
+                        "accept": null,
+                    },
+                    "required": ["chain", "asset", "price"],
+                }
+            )
+        if not pairs:
+            continue
+        option = {
+            "type": "object",
+            "required": ["chain", "asset"],
+            "additionalProperties": False,
+            "anyOf": [
+                {"properties": {"chain": {"const": c}, "asset": {"const": a}}} for c, a in pairs
+            ],
+        }
+        accept = {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": len(pairs),
+            "uniqueItems": True,
+            "items": option,
+        }
+        every = len(pairs) == sum(len(chain.assets) for chain in registry)
+        found.append(
+            {
+                "title": f"several options, priced in {currency}",
+                "properties": {
+                    **crypto,
+                    "chain": null,
+                    "asset": null,
+                    "price": price,
+                    "accept": {"anyOf": [accept, null]} if every else accept,
+                },
+                "required": ["price"] if every else ["price", "accept"],
+            }
+        )
+    return found
+
+
+def create_order_schema(registry: ChainRegistry, pricing: Pricing | None = None) -> dict[str, Any]:
     schema = CreateOrderBody.model_json_schema()
     fields = schema["properties"]
     chains = list(registry)
@@ -126,4 +201,7 @@ def create_order_schema(registry: ChainRegistry) -> dict[str, Any]:
         f"Any JSON object, at most {MAX_METADATA_BYTES} bytes as JSON; sent back as is"
     )
     schema["anyOf"] = [v for chain in chains for v in _variants(chain)]
+    for variant in schema["anyOf"]:  # priced in crypto: no price, no options list
+        variant["properties"].update(price={"type": "null"}, accept={"type": "null"})
+    schema["anyOf"] += _priced_variants(registry, pricing or {})
     return schema

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Executable, bindparam, select
+from sqlalchemy import Connection, Executable, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from chains.base import AddressDeriver, DerivedAddress, KeyFormatError
 from daemon.storage.prepared import Prepared
-from daemon.storage.tables import address_counters, orders
+from daemon.storage.tables import address_counters, order_addresses, orders
 
 MAX_INVALID_CHILDREN = 16
 
@@ -80,10 +80,18 @@ def address_gap(conn: Connection, keyspace: str) -> AddressGap:
     next_index = conn.execute(
         select(address_counters.c.next_index).where(address_counters.c.keyspace == keyspace)
     ).scalar()
-    last_paid = conn.execute(
-        select(orders.c.derivation_index)
-        .where(orders.c.keyspace == keyspace, orders.c.received_base != 0)
-        .order_by(orders.c.derivation_index.desc())
-        .limit(1)
-    ).scalar()
+    a = order_addresses
+    paid = [
+        conn.execute(
+            select(func.max(orders.c.derivation_index)).where(
+                orders.c.keyspace == keyspace, orders.c.received_base != 0
+            )
+        ).scalar(),
+        conn.execute(  # multi-option orders' addresses
+            select(func.max(a.c.derivation_index))
+            .join(orders, orders.c.seq == a.c.order_seq)
+            .where(a.c.keyspace == keyspace, orders.c.received_base != 0)
+        ).scalar(),
+    ]
+    last_paid = max((int(i) for i in paid if i is not None), default=None)
     return AddressGap(keyspace, int(next_index or 0), None if last_paid is None else int(last_paid))

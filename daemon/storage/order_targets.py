@@ -11,10 +11,11 @@ derivation_index, confirmations_required``, plus the order's ``status``,
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, select, true, union_all
+from sqlalchemy import ColumnElement, Subquery, and_, case, func, select, true, union_all
 
-from daemon.storage.tables import order_addresses, orders
+from daemon.storage.tables import order_addresses, orders, transfers
 
 
 def order_targets(chains: Collection[str] | None = None) -> Subquery:
@@ -55,3 +56,23 @@ def _on(column: ColumnElement[str | None], chains: Collection[str] | None) -> Co
     if chains is None:
         return true()
     return column.in_(sorted(chains))
+
+
+# A transfer's own address: join ``orders`` on ``transfers.order_seq`` and outer-join
+# ``order_addresses`` on TRANSFER_ADDRESS, then read the columns through
+# :func:`of_transfer` (the order's own, or its address on the transfer's chain). Index
+# lookups both, for the per-transfer queries where a union would be read whole.
+TRANSFER_ADDRESS = and_(
+    order_addresses.c.order_seq == transfers.c.order_seq,
+    order_addresses.c.chain == transfers.c.chain,
+)
+
+
+def of_transfer(name: str) -> ColumnElement[Any]:
+    """``name`` (address, script, keyspace, derivation_index, confirmations_required) of
+    the transfer's address."""
+    if name == "confirmations_required":  # None is a value there (the finalized tag)
+        return case(
+            (orders.c.script.is_(None), order_addresses.c[name]), else_=orders.c[name]
+        ).label(name)
+    return func.coalesce(orders.c[name], order_addresses.c[name]).label(name)

@@ -17,10 +17,7 @@ from sqlalchemy import (
     Connection,
     Row,
     Select,
-    and_,
-    case,
     delete,
-    func,
     insert,
     or_,
     select,
@@ -31,6 +28,7 @@ from chains.watching import BlockHeader
 from daemon.domain.payments import TransferKey
 from daemon.services.order_changes import Observation
 from daemon.services.order_records import TransferRecord
+from daemon.storage.order_targets import TRANSFER_ADDRESS, of_transfer
 from daemon.storage.tables import chain_blocks, chain_cursors, order_addresses, orders, transfers
 
 
@@ -130,23 +128,15 @@ def _watched(rows: Iterable[Row[Any]]) -> list[WatchedTransfer]:
 
 
 # A transfer's address and the depth it needs: its order's own, or for a multi-option
-# order those of its chain (order_addresses).
-_ADDRESS = and_(
-    order_addresses.c.order_seq == transfers.c.order_seq,
-    order_addresses.c.chain == transfers.c.chain,
-)
-_SCRIPT = func.coalesce(orders.c.script, order_addresses.c.script)
-_REQUIRED = case(
-    (orders.c.script.is_(None), order_addresses.c.confirmations_required),
-    else_=orders.c.confirmations_required,
-)
+# order those of its chain.
+_REQUIRED = of_transfer("confirmations_required")
 
 
 def _transfer_query() -> Select[Any]:
     return (
-        select(transfers, _SCRIPT.label("script"), _REQUIRED.label("confirmations_required"))
+        select(transfers, of_transfer("script"), _REQUIRED)
         .join(orders, orders.c.seq == transfers.c.order_seq)
-        .outerjoin(order_addresses, _ADDRESS)
+        .outerjoin(order_addresses, TRANSFER_ADDRESS)
     )
 
 
@@ -253,7 +243,7 @@ def awaiting_finalized(conn: Connection, chain: str, since: int | None = None) -
     query = (
         select(transfers.c.seq)
         .join(orders, orders.c.seq == transfers.c.order_seq)
-        .outerjoin(order_addresses, _ADDRESS)
+        .outerjoin(order_addresses, TRANSFER_ADDRESS)
         .where(
             transfers.c.chain == chain,
             transfers.c.block_height >= (since or 0),
