@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
 import click
 
@@ -13,7 +14,7 @@ from daemon.config.durations import parse_duration
 from daemon.services import json_codec
 from daemon.services.address_allocation import address_gap
 from daemon.services.errors import ServiceError
-from daemon.services.order_shape import Order
+from daemon.services.order_shape import Money, Order
 from daemon.services.orders import NewOrder
 from daemon.services.request_checks import check_callback_url
 from daemon.storage.migrations import is_up_to_date
@@ -60,12 +61,18 @@ def _warn_about_gap(ctx: CliContext, keyspace: str) -> None:
         click.secho(f"warning: {warning}", err=True, fg="yellow")
 
 
+def _due(view: Order) -> str:
+    if view["price"] is not None:
+        return f"{view['price']['amount']} {view['price']['currency']}"
+    return f"{view['amount']} {view['asset']}"
+
+
 def _order_row(view: Order) -> tuple[object, ...]:
     return (
         view["id"],
         view["order_id"],
-        view["chain"],
-        f"{view['amount']} {view['asset']}",
+        view["chain"] or ",".join(dict.fromkeys(o["chain"] for o in view["options"])),
+        _due(view),
         view["status"],
         view["exception"],
         view["received"],
@@ -81,13 +88,11 @@ def _show(view: Order) -> None:
         [
             ("id", view["id"]),
             ("order_id", view["order_id"]),
-            ("chain", view["chain"]),
-            ("amount", f"{view['amount']} {view['asset']} ({view['amount_base']} base units)"),
-            ("address", f"{view['address']} (index {view['derivation_index']})"),
-            ("payment_uri", view["payment_uri"]),
+            *_where(view),
             ("status", view["status"]),
             ("exception", view["exception"]),
             ("received", f"{view['received']} ({view['received_confirmed']} confirmed)"),
+            ("received_value", _money(view["received_value"])),
             ("confirmations", view["confirmations_required"]),
             ("created_at", view["created_at"]),
             ("expires_at", view["expires_at"]),
@@ -99,15 +104,43 @@ def _show(view: Order) -> None:
         click.echo(f"  - {p['tx_hash']}:{p['index']} {p['amount_base']} {p['asset']} {p['status']}")
 
 
+def _money(money: Money | None) -> str | None:
+    return None if money is None else f"{money['amount']} {money['currency']}"
+
+
+def _where(view: Order) -> list[tuple[str, object]]:
+    """What to pay and where: the order's own, or each option with its locked rate."""
+    lines: list[tuple[str, object]] = [("price", _money(view["price"]))]
+    if view["chain"] is not None:
+        amount = f"{view['amount']} {view['asset']} ({view['amount_base']} base units)"
+        lines += [
+            ("chain", view["chain"]),
+            ("amount", amount),
+            ("address", f"{view['address']} (index {view['derivation_index']})"),
+            ("payment_uri", view["payment_uri"]),
+        ]
+    if view["price"] is not None:
+        for o in view["options"]:
+            rate = o["rate"]
+            at = "" if rate is None else f" at {rate['value']} {rate['currency']}"
+            where = o["address"] or "no address yet (picked by the customer)"
+            lines.append((f"option {o['chain']}", f"{o['amount']} {o['asset']}{at} to {where}"))
+    return lines
+
+
 @click.group()
 def order() -> None:
     """Create, inspect, cancel and refresh orders."""
 
 
 @order.command("create")
-@click.option("--chain", required=True, help="A configured chain name")
-@click.option("--asset", required=True, help="BTC, ETH, USDC, ...")
-@click.option("--amount", required=True, help='Decimal amount in asset units, e.g. "0.015"')
+@click.option("--chain", default=None, help="A configured chain name")
+@click.option("--asset", default=None, help="BTC, ETH, USDC, ...")
+@click.option("--amount", default=None, help='Decimal amount in asset units, e.g. "0.015"')
+@click.option("--price", default=None, help='Priced in fiat instead, e.g. "49.90 EUR"')
+@click.option(
+    "--accept", multiple=True, help="With --price: an option CHAIN:ASSET (repeat; default all)"
+)
 @click.option("--order-id", required=True, help="Your reference for the order")
 @click.option("--expires-in", default=None, help="e.g. 15m, 2h [default: orders.expires_in]")
 @click.option("--confirmations", default=None, help='A depth, or "finalized" (EVM)')
@@ -117,9 +150,11 @@ def order() -> None:
 @pass_ctx
 def order_create(
     ctx: CliContext,
-    chain: str,
-    asset: str,
-    amount: str,
+    chain: str | None,
+    asset: str | None,
+    amount: str | None,
+    price: str | None,
+    accept: tuple[str, ...],
     order_id: str,
     expires_in: str | None,
     confirmations: str | None,
@@ -145,11 +180,24 @@ def order_create(
             meta = None
         if not isinstance(meta, dict):
             raise click.BadParameter("must be a JSON object", param_hint="--metadata")
+    priced = None
+    if price is not None:
+        parts = price.split()
+        if len(parts) != 2:
+            raise click.BadParameter(
+                'an amount and a currency, e.g. "49.90 EUR"', param_hint="--price"
+            )
+        priced = (parts[0], parts[1])
+    options = tuple(tuple(o.split(":", 1)) for o in accept)
+    if any(len(o) != 2 for o in options):
+        raise click.BadParameter("CHAIN:ASSET, e.g. eth:USDC", param_hint="--accept")
     request = NewOrder(
         order_id=order_id,
         chain=chain,
         asset=asset,
         amount=amount,
+        price=priced,
+        accept=cast(tuple[tuple[str, str], ...], options) if options else None,
         expires_in=expires,
         confirmations=depth,
         callback_url=callback_url,
@@ -157,6 +205,8 @@ def order_create(
     )
     ensure_migrated(ctx)
     c = ctx.container
+    if priced is not None and c.rates is not None and c.rates.sources:
+        asyncio.run(c.rates.refresh())  # this process's own quotes, asked now
     try:
         if callback_url is not None:  # resolved before the write, as the API does
             check_callback_url(callback_url)

@@ -75,3 +75,10 @@ def in_common_unit(amount: int, due: int, unit: int) -> int:
 def value_minor(parts: int, unit: int, price_minor: int) -> int:
     """``parts`` of ``unit`` as minor units of the price, rounded down."""
     return parts * price_minor // unit
+
+
+def format_price(minor: int, currency: str) -> str:
+    """Minor units as the currency writes them, every decimal kept (4990 EUR: "49.90")."""
+    places = currency_decimals(currency)
+    digits = str(minor).rjust(places + 1, "0")
+    return f"{digits[:-places]}.{digits[-places:]}" if places else digits

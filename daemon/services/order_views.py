@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from daemon.domain.money import format_amount
-from daemon.domain.pricing import currency_decimals
+from daemon.domain.pricing import format_price
 from daemon.services.order_options import OptionRecord
 from daemon.services.order_records import OrderRecord, TransferRecord, iso
 from daemon.services.order_shape import Money, Option, Order, Payment, PaymentState
@@ -126,7 +126,7 @@ class OrderViews:
 
     @staticmethod
     def _money(minor: int, currency: str) -> Money:
-        return {"amount": format_amount(minor, currency_decimals(currency)), "currency": currency}
+        return {"amount": format_price(minor, currency), "currency": currency}
 
     def _received_value(self, order: OrderRecord) -> Money | None:
         if order.price_currency is None or order.price_minor is None:

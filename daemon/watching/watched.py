@@ -31,14 +31,17 @@ class WatchedScripts:
 
     def refresh(self, conn: Connection) -> set[bytes]:
         """Load orders created since the last call; return the scripts that are new."""
-        query = select(orders.c.seq, orders.c.script).where(
-            orders.c.chain == self.chain, orders.c.seq > self._high - REREAD_MARGIN
+        # A range of the primary key, the chain compared here: with the chain in the
+        # query, SQLite walks the (chain, script) index over every order of the chain
+        # (8 ms a refresh at 100,000 orders, three refreshes a round).
+        query = select(orders.c.seq, orders.c.chain, orders.c.script).where(
+            orders.c.seq > self._high - REREAD_MARGIN
         )
         fresh: set[bytes] = set()
         high = self._high
-        for seq, script in conn.execute(query):
+        for seq, chain, script in conn.execute(query):
             high = max(high, seq)
-            if script not in self.scripts:
+            if chain == self.chain and script not in self.scripts:
                 fresh.add(script)
         self._high = high
         a = order_addresses

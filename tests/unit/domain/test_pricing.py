@@ -14,6 +14,7 @@ from daemon.domain.pricing import (
     amount_due,
     common_unit,
     currency_decimals,
+    format_price,
     in_common_unit,
     parse_price,
     value_minor,
@@ -40,7 +41,9 @@ def test_the_amount_due_is_never_below_the_price_nor_a_base_unit_above(
 
 
 @given(st.lists(st.integers(min_value=1, max_value=10**20), min_size=1, max_size=6), st.data())
-def test_paying_exactly_one_option_is_exactly_the_price(dues: list[int], data: st.DataObject) -> None:
+def test_paying_exactly_one_option_is_exactly_the_price(
+    dues: list[int], data: st.DataObject
+) -> None:
     unit = common_unit(dues)
     price = data.draw(PRICES)
     for due in dues:
@@ -62,7 +65,8 @@ def test_shares_add_up_exactly(options: list[tuple[int, int]], price: int) -> No
 
 
 def test_prices_follow_the_currency_minor_unit() -> None:
-    assert currency_decimals("EUR") == 2 and currency_decimals("JPY") == 0
+    assert currency_decimals("EUR") == 2
+    assert currency_decimals("JPY") == 0
     assert parse_price("49.90", "EUR") == 4990
     assert parse_price("500", "JPY") == 500
     for bad, currency in [("0", "EUR"), ("-1", "EUR"), ("1.001", "EUR"), ("1.5", "JPY")]:
@@ -75,3 +79,10 @@ def test_a_known_conversion() -> None:
     assert amount_due(4990, "EUR", Decimal("60000.05"), 8) == 83167
     # 10 USD at 1.0001 USD/USDC (6 decimals): 9.999000099... -> 9.999001 USDC.
     assert amount_due(1000, "USD", Decimal("1.0001"), 6) == 9_999_001
+
+
+@given(PRICES, CURRENCIES)
+def test_a_price_reads_back_as_written(price: int, currency: str) -> None:
+    text = format_price(price, currency)
+    assert parse_price(text, currency) == price
+    assert len(text.partition(".")[2]) == currency_decimals(currency)
