@@ -20,6 +20,7 @@ from tests.integration.fiat.shop import (
     FIXED,
     Shop,
     due_base,
+    eventually,
     expected,
     judged,
     money,
@@ -119,3 +120,38 @@ def test_without_accept_every_configured_asset_is_offered(shop: Shop) -> None:
         ]
 
     assert terms(implicit) == terms(listed)
+
+
+def test_paid_across_two_coins_after_expiry(shop: Shop) -> None:
+    """Orders that expired first (2 s), then paid: half in ETH and half in LTC is
+    paid_late; half in ETH alone is underpaid; both judged in the price currency."""
+    orders = {
+        rest: shop.create(order_id=f"late-{rest}", price=USD, accept=ALL_OPTIONS, expires_in="2s")
+        for rest in ("LTC", None)
+    }
+    eventually(
+        lambda: all(shop.get(o)["status"] == "expired" for o in orders.values()),
+        "the orders to expire",
+    )
+    for rest, created in orders.items():
+        eth = option(created, "ETH")
+        shop.pay(eth, eth["amount_base"] // 2)
+        if rest is not None:
+            shop.pay(option(created, rest), option(created, rest)["amount_base"] // 2)
+    shop.settle()
+    for rest, created in orders.items():
+        got = shop.received(created)
+        assert value_of(created, got) == (Fraction(50) if rest else Fraction(25))
+        order = judged(shop.get(created))
+        if rest is None:
+            assert order == {
+                "status": "expired",
+                "exception": "underpaid",
+                "received_value": (Decimal("25.00"), "USD"),
+            }
+        else:
+            assert order == {
+                "status": "expired",
+                "exception": "paid_late",
+                "received_value": money(USD),
+            }
