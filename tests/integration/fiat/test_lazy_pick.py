@@ -4,6 +4,8 @@ address; the EVM options on one key share it. A picked option is then paid for r
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from tests.integration.fiat.conftest import DATABASES, ShopFactory
@@ -80,3 +82,33 @@ def test_a_coin_sent_to_a_shared_address_counts_for_its_own_option(
     assert truth[("eth", "ETH")] == eth["amount_base"]
     assert judged(order) == expected(created, truth)
     assert judged(order) == {"status": "paid", "exception": "none", "received_value": money(EUR)}
+
+
+def test_picked_addresses_are_never_another_orders(make_shop: ShopFactory) -> None:
+    """Lazy orders picked after other orders took addresses on the same keys: every
+    address is its order's own, so a payment to one order counts for no other."""
+    shop = make_shop(addresses="lazy")
+    first = shop.create(order_id="lazy-a", price=EUR, accept=ALL_OPTIONS)
+    second = shop.create(order_id="lazy-b", price=EUR, accept=ALL_OPTIONS)
+    crypto = shop.create(order_id="crypto-c", chain="eth", asset="ETH", amount="0.01")
+    single = shop.create(order_id="fiat-d", chain="ltc", asset="LTC", price=EUR)
+    picked = {
+        (order["order_id"], chain): option(shop.pick(order, chain, asset).json(), asset)
+        for order in (second, first)
+        for chain, asset in (("ltc", "LTC"), ("eth", "ETH"))
+    }
+    addresses = [o["address"] for o in picked.values()] + [crypto["address"], single["address"]]
+    assert all(addresses)
+    assert len(set(addresses)) == len(addresses), addresses
+    shop.pay(option(crypto, "ETH"), crypto["amount_base"])
+    shop.pay(option(single, "LTC"), single["amount_base"])
+    shop.settle()
+    assert shop.get(crypto)["status"] == "paid"
+    assert shop.get(single)["status"] == "paid"
+    for order in (first, second):
+        assert judged(shop.get(order)) == {
+            "status": "pending",
+            "exception": "none",
+            "received_value": (Decimal(0), "EUR"),
+        }
+        assert shop.get(order)["payments"] == []
