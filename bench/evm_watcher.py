@@ -26,6 +26,7 @@ from bench import machine_speed
 from daemon.storage.tables import transfers
 from tests.integration.evm.watching import evm_container, order, watcher
 from tests.support.anvil import ACCOUNTS, anvil_node, call_data, load_artifact
+from tests.support.single import address_of
 
 TARGET_BLOCKS = 500
 TARGET_TRANSFERS = 2_000
@@ -62,7 +63,7 @@ def main() -> int:
             ok = ok and rate >= TARGET_BLOCKS
 
             addresses = [
-                order(c, "eth", "USDC", "1", f"b{i}")["address"] for i in range(n_transfers)
+                address_of(order(c, "eth", "USDC", "1", f"b{i}")) for i in range(n_transfers)
             ]
             anvil.rpc("evm_setAutomine", False)
             for i in range(0, n_transfers, 100):

@@ -25,6 +25,7 @@ from daemon.accounting.reconcile import reconcile
 from daemon.accounting.reconcile_job import reconciler_for
 from tests.integration.evm.watching import evm_container, order, watcher
 from tests.support.anvil import ACCOUNTS, Anvil, anvil_node, call_data, load_artifact
+from tests.support.single import address_of
 
 TARGET_RATE = 1_000
 TARGET_CALLS = 0.5
@@ -82,8 +83,12 @@ def main() -> int:
             loop = asyncio.new_event_loop()
             loop.run_until_complete(eth.sync_once())
             t0 = time.perf_counter()
-            tokens = [order(c, "eth", "USDC", "1", f"t{i}")["address"] for i in range(n - n_native)]
-            natives = [order(c, "eth", "ETH", "0.001", f"n{i}")["address"] for i in range(n_native)]
+            tokens = [
+                address_of(order(c, "eth", "USDC", "1", f"t{i}")) for i in range(n - n_native)
+            ]
+            natives = [
+                address_of(order(c, "eth", "ETH", "0.001", f"n{i}")) for i in range(n_native)
+            ]
             print(f"set-up: {n} orders in {time.perf_counter() - t0:.1f} s")
             pay_in_batches(anvil, token, batch, tokens, natives)
             loop.run_until_complete(eth.sync_once())
@@ -95,7 +100,7 @@ def main() -> int:
 
             # The worst case: one transaction per transfer (receipt and transaction each).
             singles = [
-                order(c, "eth", "ETH", "0.001", f"s{i}")["address"] for i in range(n_singles)
+                address_of(order(c, "eth", "ETH", "0.001", f"s{i}")) for i in range(n_singles)
             ]
             first = anvil.height() + 1
             pay_one_by_one(anvil, singles)

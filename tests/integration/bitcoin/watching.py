@@ -21,6 +21,7 @@ from tests.support.configs import config_yaml
 from tests.support.events import event_types
 from tests.support.keys import BTC_REGTEST_VPUB
 from tests.support.litecoind import Litecoind
+from tests.support.single import index_of
 from tests.support.watching import chain_watcher, temp_container
 
 # chain name -> (type, address type): different output types, so no script is shared.
@@ -71,7 +72,7 @@ class Order:
         # Litecoin's regtest encoding of the same script (for a bitcoin-typed chain too).
         derived = BitcoinDeriver.from_config(
             LTC_REGTEST, xpub=BTC_REGTEST_VPUB, address_type=address_type
-        ).derive(view.view["derivation_index"])
+        ).derive(index_of(view.view))
         assert derived.script == self.script
         self.pay_to = derived.address
 

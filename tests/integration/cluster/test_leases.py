@@ -25,6 +25,7 @@ from tests.conftest import DbFactory
 from tests.integration.evm.watching import events_of, evm_config, order, state, watcher
 from tests.support.anvil import Anvil
 from tests.support.clock import ManualClock
+from tests.support.single import address_of
 
 pytestmark = pytest.mark.postgres
 ETHER = 10**18
@@ -158,7 +159,7 @@ def test_a_deposed_leaders_commit_is_refused_and_changes_nothing(
     loop.run_until_complete(eth.sync_once())
     before = c.db.read(lambda conn: conn.execute(select(chain_cursors.c.height)).scalar_one())
     paid = order(c, "eth", "ETH", "1", "A")
-    anvil.send(paid["address"], ETHER)
+    anvil.send(address_of(paid), ETHER)
     anvil.mine(2)
     expire(c.db, ETH)  # the lease ran out while the watcher was busy (paused, say)
     with pytest.raises(Deposed):
@@ -187,7 +188,7 @@ def test_two_watchers_of_one_chain_only_the_leader_commits(
         tasks += start_watchers(a.watchers, stop, a.cluster)
         tasks += start_watchers(b.watchers, stop, b.cluster)
         await asyncio.sleep(1.5)
-        anvil.send(paid["address"], ETHER)
+        anvil.send(address_of(paid), ETHER)
         anvil.mine(2)
         deadline = time.monotonic() + 30
         while state(a, paid["id"])[0] != "paid" and time.monotonic() < deadline:

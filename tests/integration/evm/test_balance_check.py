@@ -15,6 +15,7 @@ from daemon.watching.balance_check import BalanceCheck, balance_key
 from tests.integration.conftest import ContainerFactory
 from tests.integration.evm.conftest import Contracts, SourceFactory
 from tests.support.anvil import Anvil, call_data
+from tests.support.single import address_of
 from tests.support.watching import processed
 
 ETHER = 10**18
@@ -30,7 +31,7 @@ def test_balance_check_credits_untraced_coin_once(
     c = make_container()
     eth = NewOrder(order_id="B-1", chain="eth", asset="ETH", amount="1.5")
     view = c.db.write(lambda conn: c.orders.create(conn, eth, c.clock())).view
-    address, script = view["address"], bytes.fromhex(view["address"][2:])
+    address, script = address_of(view), bytes.fromhex(address_of(view)[2:])
     fwd = anvil.send(contracts.forwarder, ETHER, data=call_data("forward(address)", address))
     head = anvil.header()
     height, block_hash = head.height, head.hash

@@ -16,6 +16,7 @@ from tests.integration.evm.conftest import Contracts, SourceFactory
 from tests.support.anvil import Anvil, call_data
 from tests.support.clock import ManualClock
 from tests.support.events import event_types
+from tests.support.single import address_of
 from tests.support.watching import processed
 
 ETHER = 10**18
@@ -34,7 +35,7 @@ def test_coin_sent_by_a_contract_in_time_is_not_late_when_the_check_runs_after_e
     c = make_container(clock=clock)
     eth = NewOrder(order_id="D-1", chain="eth", asset="ETH", amount="1")
     view = c.db.write(lambda conn: c.orders.create(conn, eth, clock())).view  # expires +15 min
-    address, script = view["address"], bytes.fromhex(view["address"][2:])
+    address, script = address_of(view), bytes.fromhex(address_of(view)[2:])
     source = make_source([anvil.url], trace_api="none")
     check = BalanceCheck("eth", source, c.db, c.orders.changes, clock, native_symbol="ETH")
 

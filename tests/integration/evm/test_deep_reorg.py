@@ -9,6 +9,7 @@ import asyncio
 from tests.integration.evm.watching import events_of, evm_container, order, state
 from tests.support.anvil import Anvil
 from tests.support.keys import USDC_CONTRACT
+from tests.support.single import address_of
 from tests.support.watching import chain_watcher
 
 ETHER = 10**18
@@ -23,9 +24,9 @@ def test_a_payment_below_the_remembered_blocks_that_vanishes_is_reversed(
             loop.run_until_complete(eth.sync_once())
             stays = order(c, "eth", "ETH", "1", "stays")
             vanishes = order(c, "eth", "ETH", "2", "vanishes")
-            anvil.send(stays["address"], ETHER)  # block S, below the fork
+            anvil.send(address_of(stays), ETHER)  # block S, below the fork
             anvil.mine(3)
-            anvil.send(vanishes["address"], 2 * ETHER)  # block S + 4
+            anvil.send(address_of(vanishes), 2 * ETHER)  # block S + 4
             vanished_at = anvil.height()
             anvil.mine(6)
             loop.run_until_complete(eth.sync_once())
@@ -40,9 +41,9 @@ def test_a_payment_below_the_remembered_blocks_that_vanishes_is_reversed(
         assert eth.status.reorgs == 1
         assert eth.status.halted is None
         for made in (stays, vanishes):
-            on_chain = anvil.balance(made["address"])
+            on_chain = anvil.balance(address_of(made))
             assert state(c, made["id"])[2] == on_chain
-        assert anvil.balance(vanishes["address"]) == 0
+        assert anvil.balance(address_of(vanishes)) == 0
         assert state(c, vanishes["id"]) == ("pending", "none", 0)
         assert events_of(c, vanishes["id"])[-1] == "order.payment_reversed"
         assert state(c, stays["id"]) == ("paid", "none", ETHER)

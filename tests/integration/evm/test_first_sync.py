@@ -14,6 +14,7 @@ from tests.integration.evm.watching import events_of, evm_container, order, stat
 from tests.support.anvil import Anvil
 from tests.support.clock import ManualClock
 from tests.support.keys import USDC_CONTRACT
+from tests.support.single import address_of
 
 ETHER = 10**18
 
@@ -32,14 +33,14 @@ def test_an_order_paid_before_the_first_sync_is_paid(
         # The order is made just after the newest block, while no watcher runs.
         cast(ManualClock, c.clock).now = datetime.fromtimestamp(stamp(anvil) + 1, UTC)
         made = order(c, "eth", "ETH", "1.5", "before-first-sync")
-        anvil.send(made["address"], 15 * ETHER // 10)  # mined at once (automine)
+        anvil.send(address_of(made), 15 * ETHER // 10)  # mined at once (automine)
         anvil.mine(3)
         eth = c.watchers["eth"]  # as the daemon builds it, no start_height
         try:
             loop.run_until_complete(eth.sync_once())
         finally:
             loop.run_until_complete(eth.source.aclose())
-        on_chain = anvil.balance(made["address"])
+        on_chain = anvil.balance(address_of(made))
         assert on_chain == 15 * ETHER // 10
         assert state(c, made["id"]) == ("paid", "none", on_chain)
         assert events_of(c, made["id"])[-1] == "order.paid"

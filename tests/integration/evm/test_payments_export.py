@@ -19,6 +19,7 @@ from tests.integration.evm.conftest import Contracts
 from tests.integration.evm.watching import evm_config, state
 from tests.support.anvil import Anvil, call_data
 from tests.support.clock import ManualClock
+from tests.support.single import address_of
 from tests.support.watching import chain_watcher
 
 ETHER = 10**18
@@ -35,7 +36,7 @@ def node_rows(anvil: Anvil, token: str, paid: dict[str, Order], start: int) -> s
     """(order ref, asset, tx, log index, height, block hash, block time, base units) of
     every transfer to an order's address on the node's chain now, read from its blocks
     and logs."""
-    by_address = {o["address"].lower(): ref for ref, o in paid.items()}
+    by_address = {address_of(o).lower(): ref for ref, o in paid.items()}
     found: set[tuple[Any, ...]] = set()
     head = anvil.height()
     times: dict[str, int] = {}
@@ -129,11 +130,11 @@ def test_export_api_and_stats_agree_with_anvil(
 
         def pay_eth(ref: str, wei: int, when: int) -> str:
             at(when)
-            return anvil.send(created[ref]["address"], wei)
+            return anvil.send(address_of(created[ref]), wei)
 
         def pay_usdc(ref: str, units: int, when: int) -> str:
             at(when)
-            data = call_data("transfer(address,uint256)", created[ref]["address"], units)
+            data = call_data("transfer(address,uint256)", address_of(created[ref]), units)
             return anvil.send(contracts.token, 0, data=data)
 
         for ref, asset, amount in [

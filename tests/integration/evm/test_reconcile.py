@@ -17,6 +17,7 @@ from daemon.storage.tables import orders, transfers
 from tests.integration.evm.conftest import Contracts
 from tests.integration.evm.watching import evm_config, evm_container, order, watcher
 from tests.support.anvil import Anvil, call_data
+from tests.support.single import address_of
 
 ETHER = 10**18
 USDC = 10**6
@@ -56,7 +57,7 @@ def test_reconcile_passes_then_finds_tampered_rows_and_a_reorg(
         batch_a = order(c, "eth", "USDC", "5", "batch-a")
         batch_b = order(c, "eth", "USDC", "7", "batch-b")
         forwarded = order(c, "eth", "ETH", "2", "forwarded")
-        native_tx = anvil.send(native["address"], 3 * ETHER // 2)
+        native_tx = anvil.send(address_of(native), 3 * ETHER // 2)
         token_tx = anvil.send(
             contracts.token,
             0,
@@ -148,7 +149,7 @@ def test_reconcile_passes_then_finds_tampered_rows_and_a_reorg(
         # --from-height: only what was mined at or above it.
         late = order(c, "eth", "ETH", "1", "late")
         anvil.mine(3)
-        late_tx = anvil.send(late["address"], ETHER)
+        late_tx = anvil.send(address_of(late), ETHER)
         late_height = int(anvil.receipt(late_tx)["blockNumber"], 16)
         anvil.mine(2)
         loop.run_until_complete(eth.sync_once())

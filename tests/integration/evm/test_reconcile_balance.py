@@ -15,6 +15,7 @@ from daemon.watching.balance_check import BalanceCheck, balance_key
 from tests.integration.conftest import ContainerFactory
 from tests.integration.evm.conftest import Contracts, SourceFactory
 from tests.support.anvil import Anvil, call_data
+from tests.support.single import address_of
 from tests.support.watching import processed
 
 ETHER = 10**18
@@ -44,7 +45,7 @@ def test_a_balance_check_transfer_is_checked_against_the_balance(
     (unchecked,) = report.unchecked  # what sent it is not known
     assert unchecked["node_says"].startswith(f"balance check: {ETHER} <= balance {ETHER}")
 
-    key = balance_key(view["address"]).tx_hash
+    key = balance_key(address_of(view)).tx_hash
     c.db.write(
         lambda conn: conn.execute(
             update(transfers).where(transfers.c.tx_hash == key).values(amount_base=2 * ETHER)

@@ -17,6 +17,7 @@ from daemon.storage.tables import transfers
 from tests.integration.evm.conftest import Contracts
 from tests.integration.evm.watching import evm_config, evm_container, order, watcher
 from tests.support.anvil import Anvil
+from tests.support.single import address_of
 
 ETHER = 10**18
 
@@ -33,7 +34,7 @@ def test_the_job_sets_the_metrics_from_what_it_finds(
         eth = watcher(c, "eth", anvil.height())
         loop.run_until_complete(eth.sync_once())
         paid = order(c, "eth", "ETH", "1", "paid")
-        tx = anvil.send(paid["address"], ETHER)
+        tx = anvil.send(address_of(paid), ETHER)
         anvil.mine(2)
         loop.run_until_complete(eth.sync_once())
         metrics = c.metrics

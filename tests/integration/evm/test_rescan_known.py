@@ -27,6 +27,7 @@ from tests.integration.evm.conftest import Contracts
 from tests.integration.evm.watching import events_of, evm_config, order, watcher
 from tests.support.anvil import Anvil, anvil_node, call_data
 from tests.support.clock import ManualClock
+from tests.support.single import address_of
 
 ETHER = 10**18
 USDC = 10**6
@@ -103,10 +104,10 @@ def test_rescan_on_a_finalized_chain_emits_nothing_and_lowers_nothing(
         loop.run_until_complete(pol.sync_once())
         on_time = order(c, "polygon", "POL", "10", "on-time")
         late = order(c, "polygon", "POL", "3", "late")
-        polygon.send(on_time["address"], 10 * ETHER)
+        polygon.send(address_of(on_time), 10 * ETHER)
         loop.run_until_complete(pol.sync_once())  # seen in time
         c.clock.advance(minutes=20)  # type: ignore[attr-defined]  # past both expiries
-        polygon.send(late["address"], 3 * ETHER)
+        polygon.send(address_of(late), 3 * ETHER)
         polygon.mine(70)  # anvil's finalized tag trails the head
         loop.run_until_complete(pol.sync_once())
         ids = [on_time["id"], late["id"]]
@@ -139,7 +140,7 @@ def test_rescan_on_a_chain_counting_depth_emits_nothing_and_lowers_nothing(
         loop.run_until_complete(eth.sync_once())
         coin = order(c, "eth", "ETH", "1", "coin")
         token = order(c, "eth", "USDC", "5", "token")
-        anvil.send(coin["address"], ETHER)
+        anvil.send(address_of(coin), ETHER)
         pay = call_data("transfer(address,uint256)", token["address"], 5 * USDC)
         anvil.send(contracts.token, 0, data=pay)
         anvil.mine(4)

@@ -13,6 +13,7 @@ from tests.integration.evm.conftest import Contracts
 from tests.integration.evm.watching import events_of, order, state, watcher
 from tests.support.anvil import Anvil, call_data
 from tests.support.keys import ETH_XPUB
+from tests.support.single import address_of
 from tests.support.watching import temp_container
 
 ETHER = 10**18
@@ -50,17 +51,17 @@ def test_lower_case_symbols_in_config_still_pay_orders(
         token = order(c, "eth", "USDC", "12.5", "token")
         alias = order(c, "eth", "Weth", "0.25", "alias")
         assert (native["asset"], token["asset"], alias["asset"]) == ("ETH", "USDC", "ETH")
-        anvil.send(native["address"], 3 * ETHER // 2)
-        anvil.send(alias["address"], ETHER // 4)
+        anvil.send(address_of(native), 3 * ETHER // 2)
+        anvil.send(address_of(alias), ETHER // 4)
         transfer = call_data("transfer(address,uint256)", token["address"], 12_500_000)
         anvil.send(contracts.token, 0, data=transfer)
         anvil.mine(2)
         loop.run_until_complete(eth.sync_once())
 
         # What the node says each address got is what each order counts.
-        assert anvil.balance(native["address"]) == 3 * ETHER // 2
-        assert anvil.balance(alias["address"]) == ETHER // 4
-        assert token_balance(anvil, contracts.token, token["address"]) == 12_500_000
+        assert anvil.balance(address_of(native)) == 3 * ETHER // 2
+        assert anvil.balance(address_of(alias)) == ETHER // 4
+        assert token_balance(anvil, contracts.token, address_of(token)) == 12_500_000
         assert state(c, native["id"]) == ("paid", "none", 3 * ETHER // 2)
         assert state(c, alias["id"]) == ("paid", "none", ETHER // 4)
         assert state(c, token["id"]) == ("paid", "none", 12_500_000)

@@ -11,6 +11,7 @@ from daemon.watching.engine import ChainWatcher
 from tests.integration.evm.conftest import Contracts
 from tests.integration.evm.watching import events_of, evm_container, order, state, watcher
 from tests.support.anvil import Anvil, anvil_node, call_data
+from tests.support.single import address_of
 
 ETHER = 10**18
 USDC = 10**6
@@ -35,11 +36,11 @@ def test_eth_usdc_and_pol_orders_go_from_pending_to_paid(
         b = order(c, "eth", "USDC", "49.99", "B")
         p = order(c, "polygon", "MATIC", "10", "P")
         anvil.rpc("evm_setAutomine", False)  # both payments in one block
-        anvil.send(a["address"], 125 * ETHER // 100, wait=False)
+        anvil.send(address_of(a), 125 * ETHER // 100, wait=False)
         transfer = call_data("transfer(address,uint256)", b["address"], 49_990_000)
         anvil.send(contracts.token, 0, data=transfer, wait=False)
         anvil.mine()
-        polygon.send(p["address"], 10 * ETHER)
+        polygon.send(address_of(p), 10 * ETHER)
         sync(loop, eth, pol)
         assert state(c, a["id"])[0] == "processing"
         assert state(c, b["id"])[0] == "processing"
@@ -80,11 +81,11 @@ def test_exact_under_over_split_batch_forwarded_and_late_payments(
         def pay_token(to: str, amount: int) -> None:
             anvil.send(token, 0, data=call_data("transfer(address,uint256)", to, amount))
 
-        anvil.send(exact["address"], ETHER)
-        pay_token(under["address"], 9 * USDC)
-        pay_token(over["address"], 11 * USDC)
-        anvil.send(split["address"], ETHER)
-        anvil.send(split["address"], 2 * ETHER)
+        anvil.send(address_of(exact), ETHER)
+        pay_token(address_of(under), 9 * USDC)
+        pay_token(address_of(over), 11 * USDC)
+        anvil.send(address_of(split), ETHER)
+        anvil.send(address_of(split), 2 * ETHER)
         receivers = [batch_a["address"], batch_b["address"]]
         pay_batch = call_data(
             "payToken(address,address[],uint256[])", token, receivers, [5 * USDC, 7 * USDC]
@@ -96,7 +97,7 @@ def test_exact_under_over_split_batch_forwarded_and_late_payments(
         anvil.mine(2)
         sync(loop, eth)
         c.clock.advance(minutes=20)  # type: ignore[attr-defined]
-        anvil.send(late["address"], ETHER)
+        anvil.send(address_of(late), ETHER)
         anvil.mine(2)
         sync(loop, eth)
         assert state(c, exact["id"]) == ("paid", "none", ETHER)
@@ -119,8 +120,8 @@ def test_reorgs_drop_and_move_payments(
         sync(loop, eth)
         dropped = order(c, "eth", "ETH", "1", "dropped")
         moved = order(c, "eth", "ETH", "1", "moved")
-        tx = anvil.send(moved["address"], ETHER)  # first: its nonce is free to replay
-        anvil.send(dropped["address"], ETHER)
+        tx = anvil.send(address_of(moved), ETHER)  # first: its nonce is free to replay
+        anvil.send(address_of(dropped), ETHER)
         anvil.mine(2)
         sync(loop, eth)
         assert state(c, dropped["id"])[0] == "paid"
@@ -146,17 +147,17 @@ def test_node_restarted_while_payments_arrive_misses_nothing(
         eth = watcher(c, "eth", anvil.height())
         sync(loop, eth)
         orders = [order(c, "eth", "ETH", "1", f"r{i}") for i in range(4)]
-        anvil.send(orders[0]["address"], ETHER)
+        anvil.send(address_of(orders[0]), ETHER)
         sync(loop, eth)
-        anvil.send(orders[1]["address"], ETHER)
+        anvil.send(address_of(orders[1]), ETHER)
         anvil.mine(3)
         anvil.stop()  # the watcher has not seen the second payment yet
         with pytest.raises(ChainUnavailable):
             loop.run_until_complete(eth.sync_once())
         anvil.start()
-        anvil.send(orders[2]["address"], ETHER)
+        anvil.send(address_of(orders[2]), ETHER)
         anvil.mine(30)
-        anvil.send(orders[3]["address"], ETHER)
+        anvil.send(address_of(orders[3]), ETHER)
         anvil.mine(2)
         sync(loop, eth)
         assert [state(c, o["id"]) for o in orders] == [("paid", "none", ETHER)] * 4

@@ -20,6 +20,7 @@ from tests.integration.tatum.conftest import evm_gateway, ltc_gateway
 from tests.integration.tatum.daemon import eventually, tatum_container
 from tests.support.anvil import ACCOUNTS, Anvil, call_data, load_artifact
 from tests.support.litecoind import Litecoind
+from tests.support.single import address_of
 from tests.support.tatum_standin import TatumStandin
 from tests.support.watching import chain_watcher
 
@@ -48,7 +49,7 @@ def test_eth_and_usdc_orders_are_paid_through_the_gateway(
         loop.run_until_complete(watcher.sync_once())
         eth = order(c, "eth", "ETH", "0.25", "eth")
         usdc = order(c, "eth", "USDC", "12.5", "usdc")
-        anvil.send(eth["address"], ETHER // 4)
+        anvil.send(address_of(eth), ETHER // 4)
         anvil.send(
             token, 0, data=call_data("transfer(address,uint256)", usdc["address"], 12_500_000)
         )
@@ -96,7 +97,7 @@ def test_a_429_burst_slows_the_watcher_down_without_losing_a_block(
             standin.rate_limit(12)  # no Retry-After: the client's own backoff
             burst = len(standin.gateway_log)
             for o in orders:
-                anvil.send(o["address"], ETHER)  # a block each
+                anvil.send(address_of(o), ETHER)  # a block each
                 anvil.mine(2)
             eventually(
                 lambda: all(state(c, o["id"])[0] == "paid" for o in orders),
@@ -151,7 +152,7 @@ def test_an_ltc_order_goes_through_the_mempool_to_paid_through_the_gateway(
         assert isinstance(watcher.source, BitcoinSource)
         loop.run_until_complete(watcher.sync_once())
         o = order(c, "ltc", "LTC", "0.3", "ltc")
-        txid = litecoind.send(o["address"], Decimal("0.3"))
+        txid = litecoind.send(address_of(o), Decimal("0.3"))
         litecoind.send(litecoind.new_address(), Decimal("0.1"))  # someone else's
         start = len(standin.gateway_log)
         loop.run_until_complete(watcher.sync_once())
@@ -179,8 +180,8 @@ def test_a_reorg_seen_through_the_gateway_reverses_only_the_vanished_payment(
         loop.run_until_complete(watcher.sync_once())
         dropped = order(c, "eth", "ETH", "1", "dropped")
         moved = order(c, "eth", "ETH", "1", "moved")
-        tx = anvil.send(moved["address"], ETHER)
-        anvil.send(dropped["address"], ETHER)
+        tx = anvil.send(address_of(moved), ETHER)
+        anvil.send(address_of(dropped), ETHER)
         anvil.mine(2)
         loop.run_until_complete(watcher.sync_once())
         assert state(c, dropped["id"])[0] == "paid"

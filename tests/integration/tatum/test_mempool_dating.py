@@ -16,6 +16,7 @@ from tests.integration.tatum.conftest import ltc_gateway
 from tests.integration.tatum.daemon import tatum_yaml
 from tests.support.clock import ManualClock
 from tests.support.litecoind import Litecoind, free_port
+from tests.support.single import address_of
 from tests.support.tatum_standin import TatumStandin
 from tests.support.watching import chain_watcher, temp_container
 
@@ -47,7 +48,7 @@ def test_without_notifications_a_payment_is_dated_by_its_mempool_sighting(
         assert isinstance(watcher.source, BitcoinSource)
         loop.run_until_complete(watcher.sync_once())
         o = order(c, "ltc", "LTC", "0.3", "ltc")  # expires in 15 minutes
-        litecoind.send(o["address"], Decimal("0.3"))
+        litecoind.send(address_of(o), Decimal("0.3"))
         clock.advance(minutes=5)
         start = len(standin.gateway_log)
         loop.run_until_complete(watcher.sync_once())  # polled: in the mempool, in time

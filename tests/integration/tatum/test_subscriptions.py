@@ -31,6 +31,7 @@ from tests.integration.tatum.daemon import (
 from tests.support.anvil import Anvil, free_port
 from tests.support.keys import ETH_FIRST
 from tests.support.server import running_api
+from tests.support.single import address_of
 from tests.support.tatum_standin import TatumStandin
 
 OTHER_URL = "https://someone-else.example/hook"
@@ -105,17 +106,17 @@ def test_start_up_adopts_deletes_and_creates_until_tatum_matches_the_open_orders
         # before recording it; an orphan of ours; someone else's subscription.
         left_over = open_order(c, "left-over")
         missing = open_order(c, "missing")
-        leftover_id = subscribe_at_tatum(standin, left_over["address"], notify_url)
+        leftover_id = subscribe_at_tatum(standin, address_of(left_over), notify_url)
         orphan_id = subscribe_at_tatum(standin, "0x" + "0e" * 20, notify_url)
         foreign_id = subscribe_at_tatum(standin, "0x" + "f0" * 20, OTHER_URL)
         with running_api(c):
-            eventually(lambda: subscriptions_of(standin, missing["address"]), what="created")
+            eventually(lambda: subscriptions_of(standin, address_of(missing)), what="created")
             eventually(lambda: len(rows_held(c)) == 2, what="both recorded")
             ids = {s.id for s in standin.subscriptions}
             assert orphan_id not in ids
             assert foreign_id in ids
-            assert subscriptions_of(standin, left_over["address"]) == [leftover_id]  # adopted
-            assert rows_held(c)[left_over["address"]] == leftover_id
+            assert subscriptions_of(standin, address_of(left_over)) == [leftover_id]  # adopted
+            assert rows_held(c)[address_of(left_over)] == leftover_id
             assert len(ids) == 3
 
 
@@ -147,7 +148,7 @@ def test_the_cli_lists_and_prunes_only_what_no_open_order_needs(
     order = open_order(container, "kept")
     container.close()
     notify_url = f"http://127.0.0.1:{port}/v1/tatum/notifications"
-    needed = subscribe_at_tatum(standin, order["address"], notify_url)
+    needed = subscribe_at_tatum(standin, address_of(order), notify_url)
     unneeded = subscribe_at_tatum(standin, "0x" + "0e" * 20, notify_url)
     foreign = subscribe_at_tatum(standin, "0x" + "f0" * 20, OTHER_URL)
     runner = CliRunner()
