@@ -37,11 +37,18 @@ chains:
 
 
 def anvil_chain_yaml(
-    url: str, *, ws_url: str | None = None, start_height: int = 0, poll_interval: str = "1s"
+    url: str,
+    *,
+    ws_url: str | None = None,
+    start_height: int = 0,
+    poll_interval: str = "1s",
+    token: str | None = None,
 ) -> str:
     """``chains:`` with one EVM chain ``eth`` on a local anvil (chain id 31337, ETH), the
-    abandon key and 1 confirmation; WebSocket heads when ``ws_url`` is given."""
+    abandon key and 1 confirmation; WebSocket heads when ``ws_url`` is given; ``token``:
+    the contract of the test ERC-20, configured as USDC (6 decimals)."""
     ws = f', ws_url: "{ws_url}"' if ws_url else ""
+    usdc = f'\n    tokens: {{USDC: {{contract: "{token}", decimals: 6}}}}' if token else ""
     return f"""chains:
   eth:
     type: evm
@@ -49,5 +56,6 @@ def anvil_chain_yaml(
     xpub: {ETH_XPUB}
     confirmations: 1
     start_height: {start_height}
+    native: {{symbol: ETH, decimals: 18}}{usdc}
     backend: {{kind: rpc, urls: ["{url}"]{ws}, poll_interval: {poll_interval}}}
 """

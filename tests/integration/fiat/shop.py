@@ -27,7 +27,8 @@ from daemon.runtime.container import build
 from daemon.storage.migrations import upgrade
 from daemon.storage.tables import chain_cursors
 from tests.support.anvil import ACCOUNTS, Anvil, call_data, load_artifact
-from tests.support.keys import BTC_REGTEST_VPUB, ETH_XPUB
+from tests.support.configs import anvil_chain_yaml
+from tests.support.keys import BTC_REGTEST_VPUB
 from tests.support.litecoind import Litecoind
 from tests.support.server import RunningApi, running_api
 from tests.torture.chain_truth import bitcoin_truth, evm_truth
@@ -69,17 +70,7 @@ orders:
   underpaid_tolerance_percent: {tolerance}
   addresses: {addresses}
 {rates}
-chains:
-  eth:
-    type: evm
-    chain_id: 31337
-    xpub: {ETH_XPUB}
-    confirmations: 1
-    start_height: {anvil.height()}
-    native: {{symbol: ETH, decimals: 18}}
-    tokens: {{USDC: {{contract: "{token}", decimals: 6}}}}
-    backend: {{url: "{anvil.url}", poll_interval: 1s}}
-  ltc:
+{anvil_chain_yaml(anvil.url, start_height=anvil.height(), token=token)}  ltc:
     type: litecoin
     network: regtest
     xpub: {BTC_REGTEST_VPUB}
