@@ -125,10 +125,17 @@ class BalanceCheck:
         # The block each address was last checked at: a new balance is dated by a search
         # from there (addresses leave at their last moment, so this holds open ones only).
         self.checked: dict[bytes, int] = {}
+        self._recorded: list[int] = []  # blocks of committed credits, for the watcher
         # The chain's lease (daemon.cluster.fence): scheduled rounds settle under it, so
         # they run on the chain's leader only; a check asked for (API, CLI) takes the
         # writer lock alone, as a rescan does.
         self.fence: Fence = NO_FENCE
+
+    def take_recorded(self) -> list[int]:
+        """The blocks credits were committed in since the last call (their depth is
+        counted by the watcher, which otherwise looks only where transfers mature)."""
+        taken, self._recorded = self._recorded, []
+        return taken
 
     def _head(self, conn: Connection) -> _Head:
         height = conn.execute(
@@ -322,6 +329,7 @@ class BalanceCheck:
             changed.append(order.id)
         if observations:
             self.changes.record(conn, observations, now)
+            on_commit(conn, functools.partial(self._recorded.append, height))
             if block_hash is not None:
                 block_times.stamp_from_stored_block(conn, self.chain, height, block_hash)
         if new and self.on_credit is not None:

@@ -48,6 +48,29 @@ class Effects:
         # the writer lock: a deposed leader's commit is refused (daemon.cluster.fence).
         # A rescan (the CLI, not a leader) is not fenced: the lock is enough for it.
         self.fence: Fence = NO_FENCE
+        # The lowest block a transfer may still mature in, as far as this process
+        # knows: the lowest still short at the last count, lowered by every transfer
+        # recorded since (None: not known, the engine counts its whole window).
+        # Transfers recorded elsewhere (a rescan from the CLI, another instance) are
+        # counted by the engine's full passes.
+        self.maturing_from: int | None = None
+
+    def note_heights(self, heights: Sequence[int]) -> None:
+        """Transfers in these blocks were recorded (committed) by another writer."""
+        if self.maturing_from is not None and heights:
+            self.maturing_from = min(self.maturing_from, *heights)
+
+    def count_from(self, since: int | None) -> int | None:
+        """Where a count from ``since`` (None: all) may start: nothing below
+        :attr:`maturing_from` is short (at 50 payments a block, a 2,000-block window
+        held 100,000 transfers, read again every round)."""
+        if since is None or self.maturing_from is None:
+            return since
+        return max(since, self.maturing_from)
+
+    def _record(self, conn: Connection, observations: Sequence[Observation], now: datetime) -> None:
+        self.changes.record(conn, observations, now)
+        self.note_heights([o.block_height for o in observations if o.block_height is not None])
 
     def _lock(self, conn: Connection) -> None:
         self.changes.lock_chain(conn, self.chain)  # what is read next stays as read
@@ -137,7 +160,7 @@ class Effects:
                     known.record.transfer.key.tx_hash in batch.mempool.txids
                 )
                 observations.append(self._revisit(known, confirmations=0, removed=not pooled))
-        self.changes.record(conn, observations, now)
+        self._record(conn, observations, now)
         block_times.stamp_blocks(conn, self.chain, batch.blocks)
         headers = [b.header for b in batch.blocks]
         ledger.store_blocks(conn, self.chain, headers, keep=self.keep_blocks)
@@ -167,7 +190,7 @@ class Effects:
                 continue  # new, or news from another block (it moved): taken as it is
             observations[i] = replace(obs, transfer=seen_again(record.transfer, obs.transfer))
         self._note_new(conn, observations)
-        self.changes.record(conn, observations, now)
+        self._record(conn, observations, now)
         block_times.stamp_blocks(conn, self.chain, blocks)
         return len(observations)
 
@@ -185,7 +208,7 @@ class Effects:
             if known.record.transfer.key.tx_hash not in view.txids:
                 observations.append(self._revisit(known, confirmations=0, removed=True))
         if observations:
-            self.changes.record(conn, observations, now)
+            self._record(conn, observations, now)
         return len(observations)
 
     def mature(
@@ -200,14 +223,19 @@ class Effects:
     ) -> int:
         """Count confirmations (and the finalized tag) up to the processed ``height``,
         for transfers mined at ``since`` or later (all, when None); ``recount``: also
-        those already deep enough (after a reorg the chain may be shorter)."""
+        those already deep enough (after a reorg the chain may be shorter). Without
+        ``recount``, :attr:`maturing_from` becomes the lowest block still short after it."""
         self._lock(conn)
         observations = []
+        short_from = height + 1
         for known in ledger.maturing_transfers(conn, self.chain, since, recount=recount):
             mined_at = known.record.block_height
             assert mined_at is not None
             depth = max(height - mined_at + 1, 0)
             final = finalized is not None and mined_at <= finalized
+            required = known.confirmations_required
+            if not final and (required is None or depth < required):
+                short_from = min(short_from, mined_at)
             old = known.record.transfer
             if depth != old.confirmations or final != old.finalized:
                 observations.append(
@@ -215,4 +243,8 @@ class Effects:
                 )
         if observations:
             self.changes.record(conn, observations, now)
+        if not recount:
+            self.maturing_from = short_from
+        elif short_from <= height:
+            self.note_heights([short_from])
         return len(observations)

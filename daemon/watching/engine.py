@@ -191,6 +191,9 @@ class ChainWatcher:
         # After a reorg the chain may be shorter: transfers deep enough before may
         # not be now, at any depth (a catch-up counts to the tip), so no window.
         recount = self._recount or full
+        if self.balance_check is not None:
+            self.effects.note_heights(self.balance_check.take_recorded())
+        since = since if recount else self.effects.count_from(since)
         needs_tag = await self.db.run_read(
             lambda c: ledger.awaiting_finalized(c, self.chain, since)
         )

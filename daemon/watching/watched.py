@@ -9,7 +9,7 @@ because on PostgreSQL a lower ``seq`` can commit after a higher one.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Table, func, select
 
 from daemon.storage.order_targets import order_targets
 from daemon.storage.tables import order_addresses, orders
@@ -31,31 +31,24 @@ class WatchedScripts:
 
     def refresh(self, conn: Connection) -> set[bytes]:
         """Load orders created since the last call; return the scripts that are new."""
-        # A range of the primary key, the chain compared here: with the chain in the
-        # query, SQLite walks the (chain, script) index over every order of the chain
-        # (8 ms a refresh at 100,000 orders, three refreshes a round).
-        query = select(orders.c.seq, orders.c.chain, orders.c.script).where(
-            orders.c.seq > self._high - REREAD_MARGIN
-        )
         fresh: set[bytes] = set()
-        high = self._high
-        for seq, chain, script in conn.execute(query):
-            high = max(high, seq)
-            if chain == self.chain and script not in self.scripts:
-                fresh.add(script)
-        self._high = high
-        a = order_addresses
-        query = select(a.c.seq, a.c.script).where(
-            a.c.chain == self.chain, a.c.seq > self._high_several - REREAD_MARGIN
-        )
-        high = self._high_several
-        for seq, script in conn.execute(query):
-            high = max(high, seq)
-            if script not in self.scripts:
-                fresh.add(script)
-        self._high_several = high
+        self._high = self._top_up(conn, orders, self._high, fresh)
+        self._high_several = self._top_up(conn, order_addresses, self._high_several, fresh)
         self.scripts |= fresh
         return fresh
+
+    def _top_up(self, conn: Connection, table: Table, high: int, fresh: set[bytes]) -> int:
+        # A range of the primary key, the chain compared here: with the chain in the
+        # query, SQLite walks the (chain, script) index over every row of the chain
+        # (8 ms a refresh at 100,000 orders, three refreshes a round).
+        query = select(table.c.seq, table.c.chain, table.c.script).where(
+            table.c.seq > high - REREAD_MARGIN
+        )
+        for seq, chain, script in conn.execute(query):
+            high = max(high, seq)
+            if chain == self.chain and script is not None and script not in self.scripts:
+                fresh.add(script)
+        return high
 
     @staticmethod
     def count(conn: Connection, chain: str) -> int:
