@@ -59,11 +59,11 @@ def _free(row: Row[Any], now: datetime) -> bool:
 def followers(
     conn: Connection, heads: Sequence[Row[Any]], now: datetime
 ) -> dict[int, list[Row[Any]]]:
-    """For each head (by seq), the waiting events of its order that may follow it in the
-    same slot, in order (possibly none)."""
-    if not heads:
+    """For each head (by seq) that has any (its ``followed`` column), the waiting events
+    of its order that may follow it in the same slot, in order."""
+    by_order = {row.order_seq: row for row in heads if row.followed}
+    if not by_order:
         return {}
-    by_order = {row.order_seq: row for row in heads}
     rows = conn.execute(WAITING_OF_ORDERS, {"orders": list(by_order)}).all()
     chains: dict[int, list[Row[Any]]] = {}
     closed: set[int] = set()  # heads whose chain met an event that may not go

@@ -45,6 +45,7 @@ from daemon.webhooks.sender import Reply, Sender
 log = logging.getLogger("paywatch.webhooks")
 Clock = Callable[[], datetime]
 COALESCE_SECONDS = 0.005
+AHEAD = 4  # claimed, at most this many times what may run (per endpoint and in all)
 LOOK_PAST_SECONDS = 1.0
 
 
@@ -75,8 +76,7 @@ class Dispatcher:
         self.observer = observer
         self._tasks: dict[asyncio.Task[None], Claimed] = {}
         self._by_endpoint: Counter[str] = Counter()  # attempts under way
-        # Claimed ahead (as many again as may run), started the moment a slot frees:
-        # sending never waits for a claim's round trip through the database.
+        # Claimed ahead, started the moment a slot frees: no wait for a claim's round trip.
         self._queued: dict[str, collections.deque[Claimed]] = {}
         self._finished: list[AttemptRecord] = []
         self._unsent: list[Claimed] = []  # followers not sent: given back with the results
@@ -106,7 +106,7 @@ class Dispatcher:
         claimed ahead runs low; not after every single finished attempt."""
         if self._news:
             return True
-        return sum(len(q) for q in self._queued.values()) <= self.per_endpoint // 2
+        return sum(len(q) for q in self._queued.values()) <= 2 * self.per_endpoint
 
     @property
     def in_flight(self) -> int:
@@ -148,7 +148,7 @@ class Dispatcher:
 
     async def claim_and_start(self) -> int:
         queued = sum(len(q) for q in self._queued.values())
-        room = 2 * self.max_in_flight - len(self._tasks) - queued
+        room = AHEAD * self.max_in_flight - len(self._tasks) - queued
         if room <= 0:
             return 0
         now = self.clock()
@@ -165,7 +165,7 @@ class Dispatcher:
             self._looked_past = moment
         claimed = await self.db.run(
             lambda conn: self.outbox.claim(
-                conn, now, room, 2 * self.per_endpoint, held, look_past=look_past
+                conn, now, room, AHEAD * self.per_endpoint, held, look_past=look_past
             )
         )
         for delivery in claimed:

@@ -34,6 +34,18 @@ HELD_UP = exists().where(
     EARLIER.c.delivery_status.in_(WAITING_NAMES),
 )
 NOW = bindparam("now", type_=events.c.next_attempt_at.type)
+LATER = events.alias("later")
+# Whether a later event of the order waits too (then it may follow in the same slot:
+# daemon/webhooks/claims.py); most deliveries have none, and skip that look-up.
+FOLLOWED = (
+    exists()
+    .where(
+        LATER.c.order_seq == events.c.order_seq,
+        LATER.c.seq > events.c.seq,
+        LATER.c.delivery_status.in_(WAITING_NAMES),
+    )
+    .label("followed")
+)
 
 
 def due_query(*, skip_endpoints: bool, locking: bool) -> Select[Any]:
@@ -41,7 +53,7 @@ def due_query(*, skip_endpoints: bool, locking: bool) -> Select[Any]:
     parameters (status, now, window, and the endpoints to skip)."""
     now = NOW
     query = (
-        select(*CLAIM_COLUMNS)
+        select(*CLAIM_COLUMNS, FOLLOWED)
         .where(
             events.c.delivery_status == bindparam("status"),
             events.c.next_attempt_at <= now,
