@@ -21,6 +21,7 @@ from sqlalchemy import Connection, insert, select
 from daemon.domain.evaluation import Outcome, Terms
 from daemon.domain.payments import Transfer, TransferKey
 from daemon.domain.pricing import common_unit, in_common_unit, value_minor
+from daemon.domain.states import OrderException
 from daemon.storage.prepared import Prepared
 from daemon.storage.tables import order_addresses, order_options
 
@@ -168,11 +169,20 @@ class Counting:
         return {r.transfer.key: self.counted(r) for r in records if self.counts(r)}
 
     def stored(self, outcome: Outcome) -> Outcome:
-        """The outcome as the order row keeps it: received in minor units, rounded down."""
+        """The outcome as the order row keeps it: received in minor units, rounded down.
+
+        Overpaid is judged in the price currency too: paying part in one coin and the
+        rest in another, each rounded up to its base unit, comes to a fraction of a cent
+        over the price, which is the price paid, not an overpayment."""
         price = self.order.price_minor
         assert price is not None
+        received = value_minor(outcome.received, self.unit, price)
+        exception = outcome.exception
+        if exception is OrderException.OVERPAID and received <= price:
+            exception = OrderException.NONE
         return replace(
             outcome,
-            received=value_minor(outcome.received, self.unit, price),
+            exception=exception,
+            received=received,
             received_confirmed=value_minor(outcome.received_confirmed, self.unit, price),
         )

@@ -240,7 +240,12 @@ def expected(
     elif value < price * (1 - Fraction(tolerance_percent, 100)):
         status, exception = "pending", "underpaid"
     else:
-        status, exception = "paid", "overpaid" if value > price else "none"
+        # One option: any base unit over its amount is overpaid. Several: overpaid by at
+        # least a minor unit of the price (parts in two coins, each rounded up to its
+        # base unit, come to a fraction of a cent over the price).
+        several = order["chain"] is None
+        over = Fraction(cents_down(value)) > price if several else value > price
+        status, exception = "paid", "overpaid" if over else "none"
     currency = order["price"]["currency"]
     return {
         "status": status,

@@ -91,7 +91,7 @@ def test_half_in_eth_and_the_rest_in_another_coin(shop: Shop) -> None:
 def test_the_rest_rounded_up_in_another_coin_is_the_price(shop: Shop) -> None:
     """EUR rates: half the ETH due rounded up, then what is left of the price in LTC,
     rounded up to the satoshi: paid, worth 49.90 EUR in cents (a fraction of a cent
-    over the price, by rounding)."""
+    over the price, by rounding: not overpaid)."""
     created = shop.create(order_id="split-eur", price=EUR, accept=ALL_OPTIONS)
     check_offer(created, "EUR")
     eth, ltc = option(created, "ETH"), option(created, "LTC")
@@ -105,6 +105,7 @@ def test_the_rest_rounded_up_in_another_coin_is_the_price(shop: Shop) -> None:
     assert value_of(created, got) >= Fraction(49_90, 100)
     order = shop.get(created)
     assert order["status"] == "paid"
+    assert order["exception"] == "none"
     assert money(order["received_value"]) == money(EUR) == expected(created, got)["received_value"]
 
 
