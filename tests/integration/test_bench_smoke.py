@@ -24,6 +24,10 @@ ROOT = Path(__file__).resolve().parents[2]
         ("bench/evm_rpc.py", ["JSON-RPC calls/block", "per-address polling", "blocks/s"]),
         ("bench/evm_watcher.py", ["blocks/s", "matched transfers", "SQLite"]),
         ("bench/payment_latency.py", ["p95/target", "polling every 1 s", "0 failed", "machine"]),
+        (
+            "bench/load.py",
+            ["sqlite: 2,000 open", "postgres: 2,000 open", "per-half p95", "RSS", "0 failed"],
+        ),
         ("bench/rpc_calls.py", ["JSON-RPC calls/block", "no trace API", "machine"]),
         ("bench/cluster.py", ["1 instance", "3 instances", "orders/s", "takeover", "machine"]),
         ("bench/reconcile.py", ["transfers/s", "JSON-RPC calls per transfer", "machine"]),
