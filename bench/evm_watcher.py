@@ -1,6 +1,6 @@
 """EVM catch-up through the whole watcher, committed to SQLite, on a real anvil.
 
-    python bench/evm_watcher.py [--quick] [--blocks N] [--transfers N]
+    python bench/evm_watcher.py [--quick] [--blocks N] [--transfers N] [--db sqlite|postgres]
 
 Phase 1: the watcher (daemon/watching/engine.py over the EVM adapter) catches up
 over N mostly empty blocks: blocks/s (target >= 500). Phase 2: N ERC-20 transfers
@@ -16,20 +16,47 @@ import asyncio
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 
 from bench import machine_speed
+from daemon.config.loading import parse_config
+from daemon.runtime.container import Container, build
+from daemon.storage.migrations import upgrade
 from daemon.storage.tables import transfers
-from tests.integration.evm.watching import evm_container, order, watcher
+from tests.integration.evm.watching import evm_config, evm_container, order, watcher
 from tests.support.anvil import ACCOUNTS, anvil_node, call_data, load_artifact
+from tests.support.postgres import postgres_cluster
 from tests.support.single import address_of
 
 TARGET_BLOCKS = 500
 TARGET_TRANSFERS = 2_000
+NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+
+
+@contextmanager
+def container_on(db: str, eth_url: str, token: str) -> Iterator[Container]:
+    """The watcher's container on SQLite (a temp file) or a throwaway PostgreSQL."""
+    if db == "sqlite":
+        with evm_container(eth_url, token) as c:
+            yield c
+        return
+    with postgres_cluster() as server:
+        admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text('CREATE DATABASE "bench"'))
+        admin.dispose()
+        c = build(parse_config(evm_config(f"{server}/bench", eth_url, token, None)))
+        upgrade(c.db.engine)
+        try:
+            yield c
+        finally:
+            c.close()
 
 
 def main() -> int:
@@ -38,6 +65,7 @@ def main() -> int:
     parser.add_argument("--blocks", type=int, default=2_000)
     parser.add_argument("--transfers", type=int, default=5_000)
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     args = parser.parse_args()
     n_blocks = 200 if args.quick else args.blocks
     n_transfers = 200 if args.quick else args.transfers
@@ -47,7 +75,7 @@ def main() -> int:
         batch = anvil.deploy(load_artifact("BatchPay"))
         anvil.send(token, 0, data=call_data("mint(address,uint256)", ACCOUNTS[0], 10**15))
         anvil.send(token, 0, data=call_data("approve(address,uint256)", batch, 2**256 - 1))
-        with evm_container(anvil.url, token) as c:
+        with container_on(args.db, anvil.url, token) as c:
             eth = watcher(c, "eth", anvil.height())
             loop = asyncio.new_event_loop()
             loop.run_until_complete(eth.sync_once())
@@ -58,7 +86,7 @@ def main() -> int:
             rate = n_blocks / (time.perf_counter() - t0)
             print(
                 f"catch-up: {rate:,.0f} blocks/s over {n_blocks} blocks "
-                f"(target >= {TARGET_BLOCKS}), committed to SQLite"
+                f"(target >= {TARGET_BLOCKS}), committed to {NAMES[args.db]}"
             )
             ok = ok and rate >= TARGET_BLOCKS
 
@@ -90,7 +118,7 @@ def main() -> int:
             rate = stored / elapsed
             print(
                 f"matched transfers: {rate:,.0f}/s ({stored} transfers in {blocks} blocks, "
-                f"{elapsed:.2f} s; target >= {TARGET_TRANSFERS:,}), committed to SQLite"
+                f"{elapsed:.2f} s; target >= {TARGET_TRANSFERS:,}), committed to {NAMES[args.db]}"
             )
             ok = ok and rate >= TARGET_TRANSFERS and stored == n_transfers
             loop.run_until_complete(eth.source.aclose())
