@@ -10,9 +10,11 @@ for M minutes, R payments a second (each its own transaction, ETH or a token tra
 sent spread over the second) and one block a second, mined by this driver: t0 = when
 evm_mine returned, t1 = when the store received that order's order.paid.
 
-Targets: p95 <= 250 ms, p99 <= 500 ms, no growth (the last minute's p95 at most 1.5x the
-first's and within the target), daemon RSS <= 400 MB; SQLite and PostgreSQL in turn.
-Where the time goes is read back from the daemon's database afterwards.
+Targets: p95 <= 250 ms, p99 <= 500 ms, no growth (growth: the last minute's p95 above
+1.5x the first's and 25 ms above it; halves in runs under two minutes), daemon RSS <= 400 MB
+(VmHWM); SQLite and PostgreSQL in turn. Before the payments, the orders' order.created
+webhooks are let through to the store (their rate is printed). Where the time goes is
+read back from the daemon's database afterwards; the machine's speed is printed too.
 
     python bench/load.py [--orders 100000] [--rate 50] [--minutes 5] [--db both] [--quick]
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -32,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import Connection, create_engine, func, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -45,7 +48,8 @@ from tests.support.keys import ETH_XPUB  # noqa: E402
 from tests.support.postgres import free_port, postgres_cluster  # noqa: E402
 from tests.support.receiver import Receive, Scope, Send  # noqa: E402
 
-TARGET_P95, TARGET_P99, TARGET_RSS_MB, GROWTH = 250.0, 500.0, 400.0, 1.5
+TARGET_P95, TARGET_P99, TARGET_RSS_MB = 250.0, 500.0, 400.0
+GROWTH, NOISE_MS = 1.5, 25.0  # growth: the last minute's p95 above 1.5x the first's and 25 ms
 ETH_WEI, TOKEN_UNITS = 10**15, 10**6  # the orders' amounts: 0.001 ETH, 1 USDC
 
 
@@ -122,14 +126,14 @@ def make_orders(config: str, count: int) -> list[tuple[str, str, str]]:
     try:
         for start in range(0, count, 500):
 
-            def write(conn: object, start: int = start) -> list[tuple[str, str, str]]:
+            def write(conn: Connection, start: int = start) -> list[tuple[str, str, str]]:
                 out = []
                 for i in range(start, min(count, start + 500)):
                     asset, amount = ("ETH", "0.001") if i % 2 == 0 else ("USDC", "1")
                     request = NewOrder(
                         order_id=f"load-{i}", chain="eth", asset=asset, amount=amount
                     )
-                    view = container.orders.create(conn, request, container.clock()).view  # type: ignore[arg-type]
+                    view = container.orders.create(conn, request, container.clock()).view
                     out.append((str(view["id"]), asset, str(view["address"])))
                 return out
 
@@ -147,10 +151,10 @@ def make_orders(config: str, count: int) -> list[tuple[str, str, str]]:
 
 def rss_mb(pid: int) -> tuple[float, float]:
     """(VmRSS, VmHWM) of ``pid`` in MB."""
-    fields = dict(
-        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-    )
-    return tuple(int(fields[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM"))  # type: ignore[return-value]
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    fields = dict(line.split(":", 1) for line in lines)
+    rss, hwm = (int(fields[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM"))
+    return rss, hwm
 
 
 @dataclass(frozen=True)
@@ -288,7 +292,7 @@ def run_one(kind: str, server: str, args: argparse.Namespace, workdir: Path) -> 
         for k in range(max(1, args.seconds // 60))
     ]
     windows = minutes if args.seconds >= 120 else _halves(ms)
-    grew = windows[-1] > max(GROWTH * windows[0], TARGET_P95 * 0.5) and windows[-1] > TARGET_P95
+    grew = windows[-1] > GROWTH * windows[0] and windows[-1] - windows[0] > NOISE_MS
     ok = p95 <= TARGET_P95 and p99 <= TARGET_P99 and not grew and hwm <= TARGET_RSS_MB
     print(f"  block -> order.paid at the store ({len(ms)} payments):")
     print(
@@ -298,7 +302,7 @@ def run_one(kind: str, server: str, args: argparse.Namespace, workdir: Path) -> 
     label = "per-minute p95" if args.seconds >= 120 else "per-half p95"
     print(
         f"    {label}: {', '.join(f'{v:.0f}' for v in windows)} ms;"
-        f" growth first -> last: {'YES' if grew else 'none'}"
+        f" last/first {windows[-1] / windows[0]:.2f} (growth: {'YES' if grew else 'none'})"
     )
     stages(url, samples, paid)
     print(
@@ -334,8 +338,6 @@ def main() -> int:
     if args.rate * args.seconds > args.orders:
         raise SystemExit(f"{args.rate * args.seconds} payments need as many orders")
     if PIN:
-        import os
-
         os.sched_setaffinity(0, {1})
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     ok = True
