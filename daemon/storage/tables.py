@@ -190,7 +190,25 @@ events = Table(
     Column("last_status_code", Integer(), nullable=True),
     Column("last_error", String(500), nullable=True),
     Column("delivered_at", UtcDateTime(), nullable=True),
+    Column("pruned_at", UtcDateTime(), nullable=True),  # body dropped (webhooks.retention)
     Index("ix_events_delivery_status_next_attempt_at", "delivery_status", "next_attempt_at"),
+)
+# Partial indexes, small however many events were delivered: the waiting events of an
+# order (the per-order rule of every claim), and the delivered bodies not yet pruned.
+_WAITING = events.c.delivery_status.in_(["pending", "retrying"])
+_UNPRUNED = events.c.delivered_at.is_not(None) & events.c.pruned_at.is_(None)
+Index(
+    "ix_events_waiting_order_seq",
+    events.c.order_seq,
+    events.c.seq,
+    sqlite_where=_WAITING,
+    postgresql_where=_WAITING,
+)
+Index(
+    "ix_events_unpruned_delivered_at",
+    events.c.delivered_at,
+    sqlite_where=_UNPRUNED,
+    postgresql_where=_UNPRUNED,
 )
 
 # Each chain watcher's cursor: the last block whose effects are committed. It

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, Select, bindparam, or_, select
 
 from daemon.storage.tables import events
-from daemon.webhooks.outbox_queries import CLAIM_COLUMNS, NOW, WAITING_NAMES
+from daemon.webhooks.outbox_queries import CLAIM_COLUMNS, NOW, WAITING_NAMES, waiting
 from daemon.webhooks.retry_policy import Decision
 
 MAX_FOLLOWERS = 16  # per claimed delivery: an order has a handful of events
@@ -37,7 +37,7 @@ WAITING_OF_ORDERS: Select[Any] = (
     select(*CLAIM_COLUMNS, events.c.lease_until)
     .where(
         events.c.order_seq.in_(bindparam("orders", expanding=True)),
-        events.c.delivery_status.in_(WAITING_NAMES),
+        waiting(events.c.delivery_status),
     )
     .order_by(events.c.order_seq, events.c.seq)
 )

@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, bindparam, exists, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    bindparam,
+    exists,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
 from daemon.storage.prepared import Prepared
 from daemon.storage.tables import events, webhook_attempts
@@ -18,6 +28,17 @@ from daemon.webhooks.retry_policy import WAITING
 
 EARLIER = events.alias("earlier")
 WAITING_NAMES = [str(s) for s in WAITING]
+_WAITING_LITERALS: list[ColumnElement[str]] = [
+    literal_column(f"'{name}'") for name in WAITING_NAMES
+]
+
+
+def waiting(status: Any) -> ColumnElement[bool]:
+    """``status IN ('pending', 'retrying')`` written out (not bound), so that the
+    planners use the partial index on waiting events (ix_events_waiting_order_seq)."""
+    return status.in_(_WAITING_LITERALS)  # type: ignore[no-any-return]
+
+
 CLAIM_COLUMNS = (
     events.c.seq,
     events.c.id,
@@ -31,7 +52,7 @@ CLAIM_COLUMNS = (
 HELD_UP = exists().where(
     EARLIER.c.order_seq == events.c.order_seq,
     EARLIER.c.seq < events.c.seq,
-    EARLIER.c.delivery_status.in_(WAITING_NAMES),
+    waiting(EARLIER.c.delivery_status),
 )
 NOW = bindparam("now", type_=events.c.next_attempt_at.type)
 LATER = events.alias("later")
@@ -42,7 +63,7 @@ FOLLOWED = (
     .where(
         LATER.c.order_seq == events.c.order_seq,
         LATER.c.seq > events.c.seq,
-        LATER.c.delivery_status.in_(WAITING_NAMES),
+        waiting(LATER.c.delivery_status),
     )
     .label("followed")
 )
