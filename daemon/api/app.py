@@ -130,11 +130,27 @@ class OrderRoutes:
         if kind not in ("svg", "png"):
             raise NotFound("not_found", "QR codes come as qr.svg or qr.png")
 
+        chain, asset = query_text(request, "chain", 32), query_text(request, "asset", 16)
+
         def uri(conn: Connection) -> str:
             view = self.service.get(conn, order)
-            if not view["payment_uri"]:
-                raise NotFound("no_payment_uri", "the order's chain is no longer configured")
-            return str(view["payment_uri"])
+            found = view["payment_uri"]
+            if chain is not None or asset is not None:  # one option of a fiat order
+                found = next(
+                    (
+                        o["payment_uri"]
+                        for o in view["options"]
+                        if o["chain"] == chain and o["asset"] == (asset or "").upper()
+                    ),
+                    None,
+                )
+            if not found:
+                raise NotFound(
+                    "no_payment_uri",
+                    "no payment URI: the order's chain is no longer configured, or name one "
+                    "of its options with ?chain=&asset= (picked, when addresses are lazy)",
+                )
+            return str(found)
 
         image = render(await self.db.run_read(uri), kind)
         media = "image/svg+xml" if kind == "svg" else "image/png"

@@ -12,7 +12,7 @@ from daemon.api.accounting import accounting_paths
 from daemon.api.order_request import Pricing, create_order_schema
 from daemon.api.params import QUERY_TEXT
 from daemon.api.rates import rate_paths
-from daemon.api.schemas import STATUSES, ErrorBody
+from daemon.api.schemas import STATUSES, ErrorBody, OptionBody
 from daemon.api.tatum import tatum_paths
 from daemon.api.webhooks import delivery_paths
 from daemon.domain.states import EventType
@@ -32,7 +32,7 @@ _ERROR_TEXT = {
     409: "Conflict (order not cancellable, Idempotency-Key reused, delivery in flight)",
     413: "Request body too large",
     422: "Invalid request; the message names the field",
-    503: "The chain's node did not answer; try again",
+    503: "A chain's node did not answer, or too few exchanges for a rate; try again",
 }
 
 
@@ -106,7 +106,10 @@ def openapi_document(
                         }
                     },
                 },
-                "responses": {"201": _json(order, "The order"), **errors(400, 401, 409, 413, 422)},
+                "responses": {
+                    "201": _json(order, "The order"),
+                    **errors(400, 401, 409, 413, 422, 503),
+                },
             },
             "get": {
                 "summary": "List orders, newest first",
@@ -154,15 +157,32 @@ def openapi_document(
             }
         },
     }
+    paths["/v1/orders/{id}/pick"] = {
+        "post": {
+            "summary": "The customer picks an option of an order priced in fiat",
+            "description": (
+                "Takes the option's address now if it has none (orders.addresses: lazy; "
+                "options on one key share it); picking again changes nothing."
+            ),
+            "operationId": "pick_option",
+            "parameters": [order_id],
+            "requestBody": {"required": True, **_json(schemas.ref(OptionBody), "The option")},
+            "responses": {"200": _json(order, "The order"), **errors(400, 401, 404, 409, 422)},
+        }
+    }
+    option_query = [
+        _query("chain", _text(32), "With asset: the QR code of this option of a fiat order"),
+        _query("asset", _text(16), "With chain: the option's asset"),
+    ]
     for kind, media in (("svg", "image/svg+xml"), ("png", "image/png")):
         paths[f"/v1/orders/{{id}}/qr.{kind}"] = {
             "get": {
                 "summary": f"QR code of the payment URI ({kind.upper()})",
                 "operationId": f"order_qr_{kind}",
-                "parameters": [order_id],
+                "parameters": [order_id, *option_query],
                 "responses": {
                     "200": {**image["200"], "content": {media: {}}},
-                    **errors(401, 404),
+                    **errors(401, 404, 422),
                 },
             }
         }
