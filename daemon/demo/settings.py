@@ -59,6 +59,11 @@ database_url: sqlite:///{database}
 api: {{listen: "127.0.0.1:{port}"}}
 metrics: {{enabled: false}}
 orders: {{expires_in: 15m, late_window: 24h}}
+# Prices in euros at fixed rates (dev chains have no market; a shop lists exchanges).
+rates:
+  sources: []
+  currencies: [EUR]
+  fixed: {{ETH/EUR: "3000", USDC/EUR: "0.92", LTC/EUR: "80"}}
 webhooks:
   url: "{store_url}"
   secret: "{secret}"

@@ -90,6 +90,10 @@ class Tour:
         ltc = None
         if self.chains.litecoind is not None:
             ltc = await self.create("demo-1003", "ltc", "LTC", "0.5")
+        options = [("eth", "ETH"), ("eth", "USDC")]
+        if self.chains.litecoind is not None:
+            options.append(("ltc", "LTC"))
+        priced = await self.create_priced("demo-1004", "30.00", options)
         await self.forge()
         anvil = self.chains.anvil
         self.say(f"\ntour: paying {eth['order_id']} in full from anvil's {FUNDED_ACCOUNT}")
@@ -109,6 +113,7 @@ class Tour:
             await self.board.until(ltc, status_is("processing", "paid"))
             self.say("tour:   seen in the mempool; mining a block")
             await node.mine(1)
+        await self.pay_in_two_coins(priced)
         rest = int(usdc["amount_base"]) - part
         self.say(f"\ntour: paying the rest of {usdc['order_id']}: {units(rest)} USDC")
         await pay_token(anvil, self.chains.token, usdc["address"], rest)
@@ -125,6 +130,36 @@ class Tour:
         self.say(f"tour: POST /v1/orders {order_id}: {amount} {asset} to {order['address']}")
         self.say(f"tour:   pay with {order['payment_uri']}")
         return order
+
+    async def create_priced(
+        self, order_id: str, euros: str, options: list[tuple[str, str]]
+    ) -> Order:
+        body = {
+            "order_id": order_id,
+            "price": {"amount": euros, "currency": "EUR"},
+            "accept": [{"chain": c, "asset": a} for c, a in options],
+        }
+        answer = await self.api.post("/v1/orders", json=body, headers={"Idempotency-Key": order_id})
+        answer.raise_for_status()
+        order: Order = answer.json()
+        self.orders.append(order)
+        self.say(f"tour: POST /v1/orders {order_id}: {euros} EUR, the customer picks the coin:")
+        for o in order["options"]:
+            rate = o["rate"]["value"]
+            self.say(f"tour:   {o['amount']} {o['asset']} at {rate} EUR to {o['address']}")
+        return order
+
+    async def pay_in_two_coins(self, order: Order) -> None:
+        """Half the ETH amount, then what is left of the price in USDC, each rounded up
+        to its base unit (ETH and USDC share the order's address)."""
+        eth, usdc = order["options"][0], order["options"][1]
+        half = -(-int(eth["amount_base"]) // 2)
+        due = int(usdc["amount_base"])
+        rest = -(-(int(eth["amount_base"]) - half) * due // int(eth["amount_base"]))
+        self.say(f"\ntour: paying {order['order_id']} half in ETH, the rest in USDC")
+        await self.chains.anvil.transact(eth["address"], value=half)
+        await pay_token(self.chains.anvil, self.chains.token, usdc["address"], rest)
+        self.say(f"tour:   {half} wei and {units(rest)} USDC: together the price, 30.00 EUR")
 
     async def forge(self) -> None:
         """A webhook signed with another secret: the store must refuse it."""
@@ -150,9 +185,10 @@ class Tour:
         for made in self.orders:
             order = self.board.orders.get(made["id"], made)
             if order["status"] != "paid":
+                row = Row.of(order)
                 missing.append(
-                    f"{order['order_id']} is {Row.of(order).state}: received {order['received']}"
-                    f" of {order['amount']} {order['asset']}"
+                    f"{order['order_id']} is {row.state}: received {row.received}"
+                    f" of {row.amount} {row.asset}"
                 )
             elif order["id"] not in verified:
                 missing.append(f"{order['order_id']}: no verified order.paid webhook yet")
@@ -163,8 +199,9 @@ class Tour:
         for made in self.orders:
             order = self.board.orders[made["id"]]
             events = [e.type for e in self.store.events if e.order == order["id"]]
+            row = Row.of(order)
             lines.append(
-                f"  {order['order_id']}  {order['amount']:>6} {order['asset']:<5}"
+                f"  {order['order_id']}  {row.amount:>6} {row.asset:<5}"
                 f" {order['status']}  {len(order['payments'])} payment(s)"
                 f"  {len(events)} webhooks verified, order.paid among them"
             )

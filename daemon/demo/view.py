@@ -27,6 +27,17 @@ class Row:
 
     @classmethod
     def of(cls, view: Mapping[str, Any]) -> Row:
+        price = view.get("price")
+        if price is not None:  # priced in fiat: the price and what came in, in its currency
+            received = view.get("received_value") or {"amount": "0"}
+            return cls(
+                order_id=str(view["order_id"]),
+                asset=str(price["currency"]),
+                amount=str(price["amount"]),
+                received=str(received["amount"]),
+                status=str(view["status"]),
+                exception=str(view.get("exception", "none")),
+            )
         return cls(
             order_id=str(view["order_id"]),
             asset=str(view["asset"]),

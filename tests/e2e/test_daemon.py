@@ -82,7 +82,8 @@ def test_demo_runs_and_exits_zero(tmp_path: Path) -> None:
     )
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
-    orders = ["demo-1001", "demo-1002"] + (["demo-1003"] if litecoind_available() else [])
+    orders = ["demo-1001", "demo-1002", "demo-1004"]
+    orders += ["demo-1003"] if litecoind_available() else []
     summary = out[out.index("Every order is paid") :].splitlines()
     for order in orders:
         [line] = [row for row in summary if row.strip().startswith(order)]
@@ -91,6 +92,10 @@ def test_demo_runs_and_exits_zero(tmp_path: Path) -> None:
         assert f"order {order}: " in out  # the live view's line per change (not a TTY)
         assert re.search(rf"store: verified order\.paid +{order} ", out), out
     assert out.count("store: verified order.paid ") == len(orders)
+    # The order priced in euros, paid half in ETH and the rest in USDC: exactly the price.
+    [priced] = [row for row in summary if row.strip().startswith("demo-1004")]
+    assert "30.00 EUR" in priced
+    assert "overpaid" not in out
     # Every webhook from paywatch verified; the one refused is the tour's forgery.
     assert out.count("store: REFUSED") == 1
     assert "refused 1 (the forgery)" in out
