@@ -45,12 +45,13 @@ class Delivery(BaseModel):
     last_status_code: int | None
     last_error: str | None
     delivered_at: str | None
+    pruned_at: str | None  # the body was dropped (webhooks.retention)
     created_at: str
 
 
 class DeliveryDetail(Delivery):
     attempts: list[Attempt]
-    payload: dict[str, Any]
+    payload: dict[str, Any] | None  # None once webhooks.retention dropped it
 
 
 class DeliveryList(BaseModel):
@@ -151,7 +152,9 @@ def delivery_paths(
         },
         "/v1/webhooks/deliveries/{id}/redeliver": {
             "post": {
-                "summary": "Send the event again now (same webhook-id, a fresh set of attempts)",
+                "summary": "Send the event again now (same webhook-id, a fresh set of attempts);"
+                " 409 delivery_in_flight while an attempt is under way, 409 delivery_pruned"
+                " once webhooks.retention dropped its body",
                 "operationId": "redeliver_webhook",
                 "parameters": [path_id],
                 "responses": {

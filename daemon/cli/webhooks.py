@@ -94,6 +94,7 @@ def _show(view: dict[str, Any]) -> None:
             ("next_attempt_at", view["next_attempt_at"]),
             ("delivered_at", view["delivered_at"]),
             ("created_at", view["created_at"]),
+            ("body", "dropped at " + view["pruned_at"] if view.get("pruned_at") else "kept"),
         ]
     )
     rows = [

@@ -52,6 +52,7 @@ class WebhooksConfig(BaseModel):
     max_in_flight_per_endpoint: int = Field(default=8, ge=1, le=100)
     poll_interval: Duration = timedelta(seconds=2)
     probe_interval: Duration = timedelta(seconds=30)  # a failing endpoint's probes
+    retention: Duration = timedelta(days=30)  # delivered bodies dropped after this
 
     _secrets = field_validator("secret", "previous_secret")(_check_secret)
 
@@ -80,6 +81,13 @@ class WebhooksConfig(BaseModel):
     def _probe_interval(cls, value: timedelta) -> timedelta:
         if not timedelta(seconds=1) <= value <= timedelta(hours=1):
             raise ValueError("must be between 1s and 1h")
+        return value
+
+    @field_validator("retention")
+    @classmethod
+    def _retention(cls, value: timedelta) -> timedelta:
+        if value < timedelta(hours=1):
+            raise ValueError("must be at least 1h (a delivered body is kept for redelivery)")
         return value
 
     @field_validator("previous_secret_until")

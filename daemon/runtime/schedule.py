@@ -13,6 +13,8 @@
   differences it finds are logged and set ``paywatch_reconcile_differences``.
 - ``tatum.reconcile`` (``tatum.reconcile_interval``): compare Tatum's subscriptions with
   the open orders; adopt, recreate or delete (subscription clean-up).
+- ``webhooks.retention`` (hourly, the first a minute after start): drop the bodies of
+  events delivered longer than ``webhooks.retention`` ago (daemon.webhooks.retention).
 - ``rates.refresh`` (``rates.refresh``, the first at start; only with a ``rates:``
   section): ask the rate sources for every asset's rate (daemon.rates.book). It runs on
   every instance, not once per cluster: each keeps its own read-only cache in memory.
@@ -21,8 +23,8 @@ Confirmations are not a timed job: each watcher counts them on every new block (
 over WebSocket/ZMQ, polled as a fallback), in the same transaction as the block.
 
 With several instances on one PostgreSQL each job runs once across the cluster: the
-order, reconcile and Tatum jobs on the holder of the ``jobs`` lease, a chain's balance check on
-the chain's leader (its settling fenced by the chain's lease, like the watcher's
+order, reconcile, retention and Tatum jobs on the holder of the ``jobs`` lease, a chain's
+balance check on the chain's leader (its settling fenced by the chain's lease, like the watcher's
 commits). On SQLite the one instance holds every lease.
 """
 
@@ -37,6 +39,7 @@ from daemon.runtime.container import Container
 from daemon.runtime.jobs import Jobs
 from daemon.services.address_allocation import address_gap
 from daemon.tatum.keeper import SubscriptionKeeper
+from daemon.webhooks.retention import ROUND_SECONDS, Retention
 
 log = logging.getLogger("paywatch.runtime")
 REFRESH_SECONDS = 5.0
@@ -95,6 +98,11 @@ def schedule_jobs(
                 first_after=60,  # after the watchers' first catch-up
                 when=cluster_job,
             )
+    keep = container.config.webhooks.retention
+    retention = Retention(container.db, container.clock, keep)
+    jobs.every(
+        "webhooks.retention", ROUND_SECONDS, retention.run_round, first_after=60, when=cluster_job
+    )
     rates = container.rates
     if rates is not None:  # every instance: its own cache
         jobs.every("rates.refresh", rates.config.refresh.total_seconds(), rates.refresh)

@@ -36,6 +36,7 @@ _COLUMNS = (
     events.c.last_status_code,
     events.c.last_error,
     events.c.delivered_at,
+    events.c.pruned_at,
     orders.c.id.label("order"),
     orders.c.order_id,
     orders.c.callback_url,
@@ -62,6 +63,7 @@ def delivery_view(row: Any) -> dict[str, Any]:
         "last_status_code": row.last_status_code,
         "last_error": row.last_error,
         "delivered_at": _when(row.delivered_at),
+        "pruned_at": _when(row.pruned_at),
         "created_at": iso(row.created_at),
     }
 
@@ -141,7 +143,8 @@ class DeliveryLog:
         return row
 
     def get(self, conn: Connection, delivery_id: str) -> dict[str, Any]:
-        """The delivery with every attempt (oldest first) and the body it sends."""
+        """The delivery with every attempt (oldest first) and the body it sends (None
+        once ``webhooks.retention`` dropped it)."""
         row = self._row(conn, delivery_id)
         attempts = conn.execute(
             select(webhook_attempts)
@@ -151,13 +154,20 @@ class DeliveryLog:
         return {
             **delivery_view(row),
             "attempts": [attempt_view(a) for a in attempts],
-            "payload": json_codec.loads(row.payload),
+            "payload": None if row.pruned_at is not None else json_codec.loads(row.payload),
         }
 
     def redeliver(self, conn: Connection, delivery_id: str, now: datetime) -> dict[str, Any]:
         """Queue the delivery again now, same webhook-id, a fresh set of attempts. A
-        delivery that never had a target takes the order's or the configured one now."""
+        delivery that never had a target takes the order's or the configured one now;
+        one whose body retention dropped is refused (``delivery_pruned``)."""
         row = self._row(conn, delivery_id, lock=True)
+        if row.pruned_at is not None:
+            raise Conflict(
+                "delivery_pruned",
+                f"the body of this delivery was dropped at {iso(row.pruned_at)}, "
+                "webhooks.retention after it was delivered; it cannot be sent again",
+            )
         if row.lease_until is not None and row.lease_until > now:
             raise Conflict(
                 "delivery_in_flight", "an attempt is under way; redeliver once it has finished"

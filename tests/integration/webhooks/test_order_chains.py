@@ -84,7 +84,7 @@ def test_an_event_not_delivered_stops_its_order_and_its_followers_are_not_counte
     with webhook_receiver(SECRET, created_fails_once) as receiver:
         shop = make_shop(receiver.url)
         shop.cancel(shop.order())
-        created, cancelled = shop.deliveries()
+        _created, cancelled = shop.deliveries()
 
         async def scenario() -> None:
             async with shop.dispatching() as dispatcher:
