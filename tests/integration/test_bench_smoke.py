@@ -19,6 +19,10 @@ ROOT = Path(__file__).resolve().parents[2]
         ("bench/orders_http.py", ["orders/s", "p99", "stored"]),
         ("bench/fiat_orders.py", ["crypto-priced", "fiat-priced", "3 options", "p99", "machine"]),
         ("bench/webhooks.py", ["deliveries/s", "distinct webhook-ids", "lost:       0"]),
+        (
+            "bench/events_volume.py",
+            ["sqlite: 20,200 events", "postgresql: 20,200 events", "claim", "p99 ratio"],
+        ),
         ("bench/bitcoin_match.py", ["parse alone", "match after parsing", "node JSON reply"]),
         ("bench/evm_matching.py", ["matching time", "RSS", "per-address polling"]),
         ("bench/evm_rpc.py", ["JSON-RPC calls/block", "per-address polling", "blocks/s"]),
