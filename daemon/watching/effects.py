@@ -7,6 +7,7 @@ and their events), and moves the cursor with them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -243,8 +244,10 @@ class Effects:
                 )
         if observations:
             self.changes.record(conn, observations, now)
+        # Once committed (a count rolled back leaves its transfers short below it), in
+        # this order: a recount in the same unit lowers what the count found.
         if not recount:
-            self.maturing_from = short_from
+            on_commit(conn, functools.partial(setattr, self, "maturing_from", short_from))
         elif short_from <= height:
-            self.note_heights([short_from])
+            on_commit(conn, functools.partial(self.note_heights, [short_from]))
         return len(observations)
