@@ -1,28 +1,27 @@
 """Balance check of open EVM orders: native coin that left no trace.
 
-Why: a contract (an exchange hot wallet, a Safe, a batch payer) can send native
-coin to an order address from inside a call. That transfer has no transaction
-of its own to the address and no log; only a trace API shows it. Where the
-node has one, :class:`chains.evm.source.EvmSource` reports such transfers
-itself and this job does nothing. Where it has none, this job compares what
-the chain holds with what was credited.
+Why: a contract (an exchange hot wallet, a Safe, a batch payer) can send native coin
+to an order address from inside a call. That transfer has no transaction of its own
+to the address and no log; only a trace API shows it. Where the node has one,
+:class:`chains.evm.source.EvmSource` reports such transfers itself and this job does
+nothing. Where it has none, this job compares what the chain holds with what was
+credited.
 
 How, per chain, in a round every ``interval`` seconds:
 
-1. Take the watcher's processed height ``B`` (``chain_cursors``): every
-   transaction and log up to ``B`` has been credited, so the comparison is
-   made at exactly that block.
+1. Take the watcher's processed height ``B`` (``chain_cursors``): every transaction
+   and log up to ``B`` has been credited, so the comparison is made at that block.
 2. For every order due (a few moments in its life, see
    :mod:`daemon.watching.balance_schedule`; all open ones in the first round after a
    start; one order on demand), ask ``eth_getBalance`` and
    ``eth_getTransactionCount`` at ``B``, together in batched JSON-RPC calls.
-3. ``unexplained = balance(B) - credited``, where ``credited`` is the sum of
-   the order's native transfers mined at or before ``B``, not removed, other
-   than this job's own.
+3. ``unexplained = balance(B) - credited``, where ``credited`` is the sum of the
+   order's native transfers on this chain mined at or before ``B``, not removed,
+   other than this job's own.
 
-The key: each order has ONE balance-check transfer, keyed
-``("balance:<address>", -1)``. Its amount is *set* to ``unexplained`` on each
-check (it is not added to), so
+The key: each address has ONE balance-check transfer, keyed ``("balance:<address>",
+-1)`` (a multi-option order's: ``balance:<chain>:<address>``). Its amount is *set* to
+``unexplained`` on each check (it is not added to), so
 
 * a repeat check never double-counts: nothing new, nothing changes;
 * if the trace or log path later sees the real transfer (e.g. the node gained
@@ -31,10 +30,10 @@ check (it is not added to), so
   is then marked removed), so the same value is never counted twice;
 * a reorg that takes coins away lowers it the same way.
 
-An address that has *sent* a transaction (nonce > 0: the merchant swept it) no
-longer tells what it received from its balance; it is skipped, and reported in
-the result. The transfer is recorded at block ``B`` (the latest block the coins
-can have arrived in), so confirmations count from there, conservatively late.
+An address that has *sent* a transaction (nonce > 0: the merchant swept it) no longer
+tells what it received from its balance; it is skipped, and reported in the result.
+The transfer is recorded at block ``B`` (the latest block the coins can have arrived
+in), so confirmations count from there, conservatively late.
 
 A new balance-check transfer is dated by the block where the unexplained balance
 reached its amount (:mod:`daemon.watching.balance_history`), not by the check's time.
@@ -49,7 +48,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import CompoundSelect, Connection, select
 
 from chains.evm.source import EvmSource
 from daemon.cluster.fence import NO_FENCE, Fence
@@ -61,7 +60,7 @@ from daemon.storage.database import Database
 from daemon.storage.tables import chain_blocks, chain_cursors, orders
 from daemon.watching import block_times
 from daemon.watching.balance_history import balances_and_nonces, first_block_reaching
-from daemon.watching.balance_schedule import BalanceSchedule, open_orders
+from daemon.watching.balance_schedule import BalanceSchedule, addresses_on, open_orders
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +70,11 @@ KEY_PREFIX = "balance:"
 LOOKBACK = 128
 
 
-def balance_key(address: str) -> TransferKey:
-    return TransferKey(KEY_PREFIX + address.lower(), -1)
+def balance_key(address: str, chain: str | None = None) -> TransferKey:
+    """The key of an address's balance-check transfer; a multi-option order's names its
+    chain too (its address is the same on every EVM chain of one key)."""
+    where = address.lower() if chain is None else f"{chain}:{address.lower()}"
+    return TransferKey(KEY_PREFIX + where, -1)
 
 
 @dataclass
@@ -84,10 +86,10 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
-class _Open:  # a single-option order (multi-option orders' are not balance-checked)
+class _Open:  # an order's address on the chain: its own, or a multi-option order's
     order: OrderRecord
     script: bytes
-    address: str
+    key: TransferKey  # of its balance-check transfer
 
 
 @dataclass(frozen=True)
@@ -132,8 +134,7 @@ class BalanceCheck:
         self.fence: Fence = NO_FENCE
 
     def take_recorded(self) -> list[int]:
-        """The blocks credits were committed in since the last call (their depth is
-        counted by the watcher, which otherwise looks only where transfers mature)."""
+        """The blocks credits were committed in since the last call (for the watcher)."""
         taken, self._recorded = self._recorded, []
         return taken
 
@@ -148,10 +149,13 @@ class BalanceCheck:
         ).first()
         return _Head(height, *(block or (None, None)))
 
-    def _orders(self, conn: Connection, query: Select[Any]) -> list[_Open]:
-        return [
-            _Open(OrderRecord.from_row(row), row.script, row.address) for row in conn.execute(query)
-        ]
+    def _orders(self, conn: Connection, query: CompoundSelect[Any]) -> list[_Open]:
+        found = []
+        for row in conn.execute(query):
+            order = OrderRecord.from_row(row)
+            key = balance_key(row.address, None if order.single else self.chain)
+            found.append(_Open(order, row.script, key))
+        return found
 
     async def run_once(self) -> CheckResult:
         """Check every open order now (the first round after a start does this)."""
@@ -185,7 +189,7 @@ class BalanceCheck:
     async def check_order(self, public_id: str) -> CheckResult:
         """Check one order's address now, whatever its status (on demand)."""
         head = await self.db.run_read(self._head)
-        query = select(orders).where(orders.c.chain == self.chain, orders.c.id == public_id)
+        query = addresses_on(self.chain, orders.c.id == public_id)
         found = await self.db.run_read(functools.partial(self._orders, query=query))
         return await self._check(head, found)
 
@@ -230,7 +234,7 @@ class BalanceCheck:
             r.transfer.amount
             for r in records
             if r.transfer.key != key
-            and r.asset == self.symbol
+            and (r.chain, r.asset) == (self.chain, self.symbol)
             and not r.transfer.removed
             and r.block_height is not None
             and r.block_height <= height
@@ -245,7 +249,7 @@ class BalanceCheck:
         heights: dict[bytes, int] = {}
         for item in candidates:
             records = known[item.order.seq]
-            key = balance_key(item.address)
+            key = item.key
             current = next((r.transfer for r in records if r.transfer.key == key), None)
             target = balances[item.script] - self._credited(records, key, height)
             if target > 0 and (current is None or current.removed):
@@ -297,21 +301,10 @@ class BalanceCheck:
         new = 0
         for item in candidates:
             order = item.order
-            key = balance_key(item.address)
-            credited = 0
-            current = None
-            for record in records[order.seq]:
-                t = record.transfer
-                if t.key == key:
-                    current = t
-                elif (
-                    record.asset == self.symbol
-                    and not t.removed
-                    and record.block_height is not None
-                    and record.block_height <= height
-                ):
-                    credited += t.amount
-            unexplained = balances[item.script] - credited
+            key = item.key
+            known = records[order.seq]
+            current = next((r.transfer for r in known if r.transfer.key == key), None)
+            unexplained = balances[item.script] - self._credited(known, key, height)
             fresh = current is None or current.removed or current.amount != unexplained
             if unexplained > 0 and fresh:
                 # Dated by the block it arrived in (never later than now); a rise of a

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Select, and_, or_, select
+from sqlalchemy import ColumnElement, CompoundSelect, Connection, and_, or_, select, union_all
 
 from chains.watching import ChainUnavailable
 from daemon.domain.states import OrderStatus
@@ -36,7 +36,7 @@ from daemon.services.errors import Kind, ServiceError
 from daemon.services.order_shape import Order
 from daemon.services.orders import OrderService
 from daemon.storage.database import Database
-from daemon.storage.tables import orders
+from daemon.storage.tables import order_addresses, orders
 
 
 class NodeUnavailable(ServiceError):
@@ -51,13 +51,13 @@ class BalanceSchedule:
     after_creation: timedelta = timedelta(minutes=1)
     since: datetime | None = None  # the ``t`` the previous round covered up to
 
-    def due(self, chain: str, until: datetime) -> Select[Any]:
+    def due(self, chain: str, until: datetime) -> CompoundSelect[Any]:
         """The orders of ``chain`` whose balance is due in the round at ``until``."""
         if self.since is None:
             return open_orders(chain, until)
         since, after = self.since, self.after_creation
-        return select(orders).where(
-            orders.c.chain == chain,
+        return addresses_on(
+            chain,
             orders.c.status.in_(CHECKED),
             or_(
                 and_(orders.c.created_at > since - after, orders.c.created_at <= until - after),
@@ -72,15 +72,29 @@ class BalanceSchedule:
             self.since = until
 
 
-def open_orders(chain: str, now: datetime) -> Select[Any]:
+def open_orders(chain: str, now: datetime) -> CompoundSelect[Any]:
     """Every order of ``chain`` that can still receive a payment it reports."""
-    return select(orders).where(
-        orders.c.chain == chain,
+    return addresses_on(
+        chain,
         or_(
             orders.c.status.in_([OrderStatus.PENDING.value, OrderStatus.PROCESSING.value]),
             and_(orders.c.status == OrderStatus.EXPIRED.value, orders.c.late_until > now),
         ),
     )
+
+
+def addresses_on(chain: str, *where: ColumnElement[bool]) -> CompoundSelect[Any]:
+    """The order rows (as ``orders``) with ``script`` and ``address`` on ``chain``: a
+    single-option order's own, and a multi-option order's address there."""
+    a = order_addresses
+    kept = [c for c in orders.c if c.name not in ("script", "address")]
+    single = select(*kept, orders.c.script, orders.c.address).where(orders.c.chain == chain)
+    several = (
+        select(*kept, a.c.script, a.c.address)
+        .join(a, a.c.order_seq == orders.c.seq)
+        .where(a.c.chain == chain)
+    )
+    return union_all(single.where(*where), several.where(*where))
 
 
 class OrderCheck(Protocol):
@@ -102,13 +116,14 @@ async def refresh_order(
     """Check the order's address balance now (where its chain has a balance check) and
     evaluate the order again; the order as the API shows it."""
     view = await db.run_read(lambda conn: service.get(conn, public_id))
-    watcher = watchers.get(str(view["chain"]))
-    check = watcher.balance_check if watcher is not None else None
-    if check is not None:
-        try:
-            await check.check_order(str(view["id"]))
-        except ChainUnavailable as exc:
-            raise NodeUnavailable("chain_unavailable", f"{view['chain']}: {exc}") from None
+    for chain in dict.fromkeys(o["chain"] for o in view["options"]):
+        watcher = watchers.get(chain)
+        check = watcher.balance_check if watcher is not None else None
+        if check is not None:
+            try:
+                await check.check_order(str(view["id"]))
+            except ChainUnavailable as exc:
+                raise NodeUnavailable("chain_unavailable", f"{chain}: {exc}") from None
 
     def refresh(conn: Connection) -> Order:
         return service.refresh(conn, public_id, clock())

@@ -88,3 +88,44 @@ def test_balance_check_skips_swept_addresses_and_waits_for_the_watcher(
     processed(c, "eth", anvil.header())
     result = loop.run_until_complete(check.run_once())
     assert (result.checked, result.swept, result.changed) == (1, [view["id"]], [])
+
+
+def test_balance_check_credits_a_multi_option_orders_address(
+    anvil: Anvil,
+    contracts: Contracts,
+    make_source: SourceFactory,
+    make_container: ContainerFactory,
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    """A fiat order offering ETH on eth and POL on polygon (one address on both): coin a
+    contract sent on eth is credited to the ETH option, once, under a key naming eth."""
+    rates = "rates: {sources: [], currencies: [EUR], fixed: {ETH/EUR: '2000', POL/EUR: '0.5'}}"
+    c = make_container(extra=rates)
+    both = (("eth", "ETH"), ("polygon", "POL"))
+    new = NewOrder(order_id="B-9", price=("4000.00", "EUR"), accept=both)
+    view = c.db.write(lambda conn: c.orders.create(conn, new, c.clock())).view
+    [address] = {o["address"] for o in view["options"]}
+    assert address is not None
+    source = make_source([anvil.url], trace_api="none")
+    check = BalanceCheck("eth", source, c.db, c.orders.changes, c.clock, native_symbol="ETH")
+
+    def forward_and_check() -> list[str]:
+        anvil.send(contracts.forwarder, ETHER, data=call_data("forward(address)", address))
+        processed(c, "eth", anvil.header(), block_row=False)
+        return loop.run_until_complete(check.run_once()).changed
+
+    assert forward_and_check() == [view["id"]]
+    order = c.db.read(lambda conn: c.orders.get(conn, view["id"]))
+    assert order["received_value"] == {"amount": "2000.00", "currency": "EUR"}
+    assert (order["status"], order["exception"]) == ("pending", "underpaid")
+    [payment] = order["payments"]
+    assert payment["tx_hash"] == f"balance:eth:{address.lower()}"
+    assert (payment["chain"], payment["asset"], payment["counted"]) == ("eth", "ETH", True)
+    assert loop.run_until_complete(check.run_once()).changed == []  # never twice
+
+    assert forward_and_check() == [view["id"]]
+    order = c.db.read(lambda conn: c.orders.get(conn, view["id"]))
+    assert order["received_value"] == {"amount": "4000.00", "currency": "EUR"}
+    assert order["status"] in ("processing", "paid")
+    assert order["exception"] == "none"
+    assert anvil.balance(address) == 2 * ETHER  # the node's truth: what was credited
