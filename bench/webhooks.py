@@ -19,19 +19,17 @@ import asyncio
 import os
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from sqlalchemy import Connection, create_engine, func, select, text
+from sqlalchemy import Connection, func, select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import machine_speed  # noqa: E402
+from bench.databases import databases  # noqa: E402
 from daemon.cli.serve import run_loop  # noqa: E402
 from daemon.config.loading import parse_config  # noqa: E402
 from daemon.runtime.container import Container, build  # noqa: E402
@@ -40,7 +38,7 @@ from daemon.storage.migrations import upgrade  # noqa: E402
 from daemon.storage.tables import events  # noqa: E402
 from daemon.webhooks.runner import build_dispatcher  # noqa: E402
 from tests.support.configs import config_yaml  # noqa: E402
-from tests.support.postgres import free_port, postgres_cluster  # noqa: E402
+from tests.support.postgres import free_port  # noqa: E402
 
 SECRET = "whsec_" + "YmVuY2htYXJrIHNlY3JldCBmb3Igd2ViaG9va3MhIQ=="
 TARGET = 1500
@@ -112,28 +110,6 @@ async def deliver(container: Container, count: int, receiver_url: str) -> float:
         stop.set()
         await running
         await close()
-
-
-@contextmanager
-def databases(kind: str) -> Iterator[Iterator[str]]:
-    """Fresh database URLs of ``kind``, one per run."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="paywatch-bench-") as tmp:
-            yield (f"sqlite:///{tmp}/bench-{n}.db" for n in range(1000))
-        return
-    with postgres_cluster() as server:
-        admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-
-        def fresh() -> Iterator[str]:
-            for n in range(1000):
-                with admin.connect() as conn:
-                    conn.execute(text(f'CREATE DATABASE "bench_{n}"'))
-                yield f"{server}/bench_{n}"
-
-        try:
-            yield fresh()
-        finally:
-            admin.dispose()
 
 
 def one_run(url: str, base: str, count: int) -> float:
