@@ -7,6 +7,7 @@ each option's credits read by walking the nodes' best chains, never from paywatc
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -48,6 +49,12 @@ class TwoChains:
             self.evm.mine(blocks)
         if chain in ("", "ltc"):
             self.ltc.mine(blocks)
+
+    def ltc_lead(self) -> int:
+        """How far litecoind's tip time runs ahead of the clock (fast-mined blocks must
+        each pass the median of the last 11)."""
+        tip = self.ltc.rpc("getblockheader", self.ltc.block_hash(self.ltc.height()))
+        return max(0, int(tip["time"]) - int(time.time()))
 
     # -- reorgs -------------------------------------------------------------------------
     def invalidate(self, depth: int) -> None:

@@ -123,6 +123,8 @@ def plan(seed: int, rounds: int) -> list[list[Step]]:
             steps += [Step("kill"), Step("create_offline", offer=_offer(rng, soon=False))]
             steps += [Step("pay", pick=-1, options=(0,), mode=rng.choice(SINGLE_MODES))]
             steps += [Step("mine", count=1), Step("start")]
+        if rng.random() < 0.35:
+            steps.append(Step("reprice"))  # new fixed rates: the orders made keep theirs
         if number == rounds - 1:
             steps += [Step("late"), Step("mine", count=1)]
         steps.append(Step("restart", delay=rng.uniform(0, 1.0)))

@@ -1,9 +1,6 @@
-"""Plays the fiat plan (fiat_plan.py) against anvil, litecoind and the daemon: orders
-priced in EUR or USD with one option or several (picked over the API when the daemon
-takes addresses lazily), payments in one coin or across two, reorgs on either chain
-(also ones that drop one coin of a two-coin payment), SIGKILLs and restarts, late
-payments; at the end every order against the nodes' truth and the store's log.
-"""
+"""Plays the fiat plan (fiat_plan.py) against the daemon and both chains (fiat_chains.py):
+orders, picks, payments, reorgs, SIGKILLs, new rates, late payments; at the end every
+order against the nodes' truth (fiat_verdict.py), its quote and the store's log."""
 
 from __future__ import annotations
 
@@ -22,6 +19,7 @@ from tests.torture.daemon import Daemon
 from tests.torture.evm_node import EvmNode
 from tests.torture.fiat_chains import TwoChains
 from tests.torture.fiat_plan import Offer, Step, describe
+from tests.torture.fiat_quotes import Quotes
 from tests.torture.fiat_verdict import differences, payment_differences, stray_differences
 from tests.torture.fiat_webhooks import store_problems
 from tests.torture.log_loops import error_loops
@@ -37,12 +35,14 @@ class FiatPlayer:
     ) -> None:
         self.seed, self.daemon, self.store_log = seed, daemon, store_log
         self.chains = TwoChains(evm, ltc, self.all_options)
+        self.quotes = Quotes(daemon.inst.config, seed)
         self.rng = random.Random(seed + 1)
         self.orders: dict[str, dict[str, Any]] = {}  # id -> the latest view we were given
         self.long: list[str] = []  # the long-lived orders, in creation order
         self.soon: list[tuple[str, Offer]] = []
         self.strays: dict[str, tuple[str, str, str]] = {}
         self.down = True  # the plan keeps the daemon down (no pick possible)
+        self.drops = 0  # two-coin payments a reorg took one coin of
         self.log: list[str] = []
 
     def all_options(self) -> list[dict[str, Any]]:
@@ -64,6 +64,7 @@ class FiatPlayer:
 
     def add(self, order: dict[str, Any], *, long: bool = True) -> None:
         self.orders[order["id"]] = order
+        self.quotes.made(order)
         if long:
             self.long.append(order["id"])
 
@@ -80,18 +81,11 @@ class FiatPlayer:
             args += ["--accept", f"{option['chain']}:{option['asset']}"]
         self.add(self.daemon.inst.cli_json(*args))
 
-    def ltc_lead(self) -> int:
-        """How far litecoind's tip time runs ahead of the clock (fast-mined blocks must
-        each pass the median of the last 11)."""
-        ltc = self.chains.ltc
-        tip = ltc.rpc("getblockheader", ltc.block_hash(ltc.height()))
-        return max(0, int(tip["time"]) - int(time.time()))
-
     def create(self, offer: Offer) -> None:
         if not offer.soon:
             self.add(self.daemon.create(self.body(offer)))
             return
-        order = self.daemon.create(self.body(offer, SOON + self.ltc_lead()))
+        order = self.daemon.create(self.body(offer, SOON + self.chains.ltc_lead()))
         self.add(order, long=False)
         self.soon.append((order["id"], offer))
         positions = (0, 1) if offer.mode.startswith("split") else (0,)
@@ -137,11 +131,13 @@ class FiatPlayer:
         return found
 
     # -- payments -----------------------------------------------------------------------
-    def send(self, option: dict[str, Any], base: int) -> None:
-        if base > 0:
-            self.chains.send(option, base)
+    def send(self, option: dict[str, Any], base: int) -> list[str]:
+        return [self.chains.send(option, base)] if base > 0 else []
 
-    def pay(self, order_id: str, positions: tuple[int, ...], mode: str, share: Fraction) -> None:
+    def pay(
+        self, order_id: str, positions: tuple[int, ...], mode: str, share: Fraction
+    ) -> list[str]:
+        """Pay the order as ``mode`` says; the transactions sent."""
         options = self.orders[order_id]["options"]
         split = len(positions) > 1 and positions[0] % len(options) != positions[1] % len(options)
         if not split:
@@ -152,17 +148,16 @@ class FiatPlayer:
                 amount = {"exact": due, "short": due - 1, "over": due + 1}.get(mode)
                 if amount is None:
                     amount = max(1, due * (40 if mode == "part" else 130) // 100)
-                self.send(first, amount)
-            return
+                return self.send(first, amount)
+            return []
         first, second = self.option(order_id, positions[0]), self.option(order_id, positions[1])
         if first is None or second is None:
-            return
+            return []
         due_a, due_b = int(first["amount_base"]), int(second["amount_base"])
         part = math.ceil(share * due_a)
         rest = math.ceil((1 - Fraction(part, due_a)) * due_b)
         rest += {"split_short": -1, "split_over": max(1, due_b // 10)}.get(mode, 0)
-        self.send(first, part)
-        self.send(second, rest)
+        return self.send(first, part) + self.send(second, rest)
 
     def stray(self, pick: int) -> None:
         """The EVM coin an order does not offer, sent to its EVM address."""
@@ -192,18 +187,19 @@ class FiatPlayer:
         order_id = both[pick % len(both)]
         chains = [o["chain"] for o in self.orders[order_id]["options"]]
         evm_at, ltc_at = chains.index("eth"), chains.index("ltc")
+        other = "ltc" if chain == "eth" else "eth"
+        positions = (ltc_at, evm_at) if chain == "eth" else (evm_at, ltc_at)
+        sent = self.pay(order_id, positions, "split", Fraction(1, 2))  # ``chain``'s last
+        self.chains.mine(CONFIRMATIONS, other)
+        self.chains.mine(1, chain)
+        time.sleep(self.rng.uniform(0, 2.5))  # the daemon may or may not see it complete
+        if len(sent) < 2:
+            return  # a lazy order closed before its options were picked: nothing sent
+        self.drops += 1
         if chain == "eth":
-            self.pay(order_id, (ltc_at, evm_at), "split", Fraction(1, 2))
-            self.chains.mine(CONFIRMATIONS, "ltc")
-            self.chains.mine(1, "eth")
-            time.sleep(self.rng.uniform(0, 2.5))
-            self.chains.reorg("eth", 1, drop_chance=1.0)
+            self.chains.reorg("eth", 1, drop_chance=1.0)  # the top block: only that payment
         else:
-            self.pay(order_id, (evm_at, ltc_at), "split", Fraction(1, 2))
-            self.chains.mine(CONFIRMATIONS, "eth")
-            self.chains.mine(1, "ltc")
-            time.sleep(self.rng.uniform(0, 2.5))
-            self.chains.drop_ltc(self.chains.ltc_payments[-1])
+            self.chains.drop_ltc(sent[-1])
 
     def late(self) -> None:
         """Wait until every soon-expiring order has expired, then pay those to be paid late."""
@@ -258,6 +254,11 @@ class FiatPlayer:
             d.cancel_kill()
             d.start()
             self.down = False
+        elif step.kind == "reprice":
+            d.kill()
+            self.quotes.reprice()
+            d.start()
+            self.down = False
         elif step.kind == "late":
             self.late()
 
@@ -274,28 +275,24 @@ class FiatPlayer:
         args = (self.seed, views, chains.credits, chains.depth)
         found = differences(*args, need=CONFIRMATIONS, fuzzy_time=fuzzy)
         found += payment_differences(*args, need=CONFIRMATIONS)
+        found += self.quotes.changed(views)
         found += stray_differences(self.seed, views, self.strays, chains.credits)
-        found += [
-            f"seed {self.seed}: store: {p}"
-            for p in store_problems(
-                self.store_log,
-                views,
-                bitcoin_chains={"ltc"},
-                vanished=chains.vanished,
-                moved=chains.moved,
-            )
-        ]
+        store = store_problems(
+            self.store_log,
+            views,
+            bitcoin_chains={"ltc"},
+            vanished=chains.vanished,
+            moved=chains.moved,
+        )
+        found += [f"seed {self.seed}: store: {p}" for p in store]
         found += [f"seed {self.seed}: log: {loop}" for loop in error_loops(self.daemon.inst.log())]
-        kinds = {
-            "one option": sum(len(v["options"]) == 1 for v in views.values()),
-            "several": sum(len(v["options"]) > 1 for v in views.values()),
-            "soon": len(self.soon),
-        }
+        several = sum(len(v["options"]) > 1 for v in views.values())
         statuses = sorted(f"{v['status']}/{v['exception']}" for v in views.values())
         summary = (
-            f"fiat torture seed {self.seed}: {len(views)} orders {kinds}, "
-            f"{self.daemon.kills} SIGKILLs, {len(chains.vanished)} payments "
-            f"vanished, fuzzy {sorted(fuzzy)}; {statuses}"
+            f"fiat torture seed {self.seed}: {len(views)} orders ({several} with several "
+            f"options, {len(self.soon)} soon to expire), {self.daemon.kills} SIGKILLs, "
+            f"{self.quotes.repriced} new rates, {len(chains.vanished)} payments vanished "
+            f"({self.drops} one coin of two), fuzzy {sorted(fuzzy)}; {statuses}"
         )
         print(summary)
         assert not found, (
