@@ -110,11 +110,10 @@ def plan(seed: int, rounds: int) -> list[list[Step]]:
         if rng.random() < 0.5:
             steps.append(Step("reorg", chain=rng.choice(("eth", "ltc")), count=rng.randint(1, 2)))
         if rng.random() < 0.4:
-            steps.append(
-                Step(
-                    "drop_one_coin", pick=rng.randrange(1_000_000), chain=rng.choice(("eth", "ltc"))
-                )
-            )
+            chain = rng.choice(("eth", "ltc"))
+            steps.append(Step("drop_one_coin", pick=rng.randrange(1_000_000), chain=chain))
+            if rng.random() < 0.5:
+                steps.append(Step("checkpoint"))  # the dropped coin no longer counts
         if rng.random() < 0.25:
             steps += [Step("resend"), Step("mine", count=1)]
         if rng.random() < 0.2:
