@@ -28,13 +28,13 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated
 
 from pydantic import Field
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, select
 from typing_extensions import TypedDict
 
 from daemon.domain.money import format_amount
 from daemon.domain.states import EventType, OrderException, OrderStatus
 from daemon.services.order_records import iso
-from daemon.storage.tables import events, orders
+from daemon.storage.tables import events, order_options, orders, transfers
 
 STREAM_ROWS = 1000
 FINISHED_OK = ("delivered",)
@@ -97,6 +97,7 @@ def _paid(conn: Connection, since: datetime | None) -> tuple[list[PaidVolume], i
     paid_at = func.max(events.c.created_at).label("paid_at")
     query = (
         select(
+            orders.c.seq,
             orders.c.chain,
             orders.c.asset,
             orders.c.decimals,
@@ -121,13 +122,25 @@ def _paid(conn: Connection, since: datetime | None) -> tuple[list[PaidVolume], i
     sums: dict[tuple[str, str, str], list[int]] = {}
     decimals: dict[tuple[str, str], int] = {}
     waits: list[int] = []
-    for chain, asset, digits, received, created_at, moment in conn.execute(query):
+    several: dict[int, str] = {}  # multi-option orders paid in the period: their day
+    for seq, chain, asset, digits, received, created_at, moment in conn.execute(query):
+        waits.append(int((moment - created_at).total_seconds()))
+        if chain is None:
+            several[seq] = moment.date().isoformat()
+            continue
         key = (moment.date().isoformat(), chain, asset)
         total = sums.setdefault(key, [0, 0])
         total[0] += received
         total[1] += 1
         decimals[(chain, asset)] = digits
-        waits.append(int((moment - created_at).total_seconds()))
+    # A multi-option order adds what each of its options received (its live transfers
+    # of the option's asset on the option's chain), in that asset.
+    for seq, chain, asset, digits, received in _options_received(conn, list(several)):
+        key = (several[seq], chain, asset)
+        total = sums.setdefault(key, [0, 0])
+        total[0] += received
+        total[1] += 1
+        decimals[(chain, asset)] = digits
     volume: list[PaidVolume] = [
         {
             "day": day,
@@ -140,6 +153,23 @@ def _paid(conn: Connection, since: datetime | None) -> tuple[list[PaidVolume], i
         for (day, chain, asset), (base, count) in sorted(sums.items())
     ]
     return volume, statistics.median_low(waits) if waits else None
+
+
+def _options_received(conn: Connection, seqs: list[int]) -> list[tuple[int, str, str, int, int]]:
+    """(order seq, chain, asset, decimals, received) of each option of these orders that
+    received anything (summed here as integers: SQLite's sum would go through floats)."""
+    o, t = order_options, transfers
+    sums: dict[tuple[int, str, str, int], int] = defaultdict(int)
+    same = and_(t.c.order_seq == o.c.order_seq, t.c.chain == o.c.chain, t.c.asset == o.c.asset)
+    for start in range(0, len(seqs), 500):
+        query = (
+            select(o.c.order_seq, o.c.chain, o.c.asset, o.c.decimals, t.c.amount_base)
+            .join(t, same)
+            .where(o.c.order_seq.in_(seqs[start : start + 500]), t.c.removed.is_(False))
+        )
+        for seq, chain, asset, digits, amount in conn.execute(query):
+            sums[(seq, chain, asset, digits)] += amount
+    return [(*key, total) for key, total in sums.items()]
 
 
 def _webhooks(conn: Connection, since: datetime | None) -> WebhookStats:
