@@ -33,7 +33,7 @@ from daemon.services.priced_orders import PricedOrders
 from daemon.services.registry import ChainRegistry
 from daemon.services.request_checks import check_callback_url, check_metadata
 from daemon.storage.prepared import Prepared
-from daemon.storage.tables import orders
+from daemon.storage.tables import order_options, orders
 from daemon.webhooks.targets import Targets
 
 # NewOrder, the create use case's input, is declared with the checks of what it asks.
@@ -203,8 +203,11 @@ class OrderService:
         query = select(orders).order_by(orders.c.seq.desc()).limit(limit + 1)
         if status is not None:
             query = query.where(orders.c.status == status)
-        if chain is not None:
-            query = query.where(orders.c.chain == chain)
+        if chain is not None:  # the order's chain, or one of its options'
+            offered = select(order_options.c.seq).where(
+                order_options.c.order_seq == orders.c.seq, order_options.c.chain == chain
+            )
+            query = query.where(or_(orders.c.chain == chain, offered.exists()))
         if order_id is not None:
             query = query.where(orders.c.order_id == order_id)
         if cursor is not None:

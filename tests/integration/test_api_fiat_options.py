@@ -47,6 +47,11 @@ def test_options_have_qr_codes_and_are_picked(make_container: ContainerFactory) 
         again = http.post(pick, json={"chain": "eth", "asset": "USDC"}, headers=api.auth)
         assert again.json()["options"][1]["address"] == usdc["address"]
 
+        listed = http.get("/v1/orders", params={"chain": "btc"}, headers=api.auth).json()
+        assert [o["id"] for o in listed["data"]] == [made["id"]]  # offered on btc
+        none = http.get("/v1/orders", params={"chain": "ltc"}, headers=api.auth).json()
+        assert none["data"] == []
+
         http.post(f"/v1/orders/{made['id']}/cancel", headers=api.auth)
         closed = http.post(pick, json={"chain": "btc", "asset": "BTC"}, headers=api.auth)
         assert closed.status_code == 409
