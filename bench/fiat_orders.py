@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sqlite3
 import sys
@@ -41,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import machine_speed  # noqa: E402
-from bench.orders_http import percentile, verdict  # noqa: E402
+from bench.orders_http import percentile, post_order, verdict  # noqa: E402
 from bench.paywatch_process import Running, running, wait_until  # noqa: E402
 from tests.support.configs import config_yaml  # noqa: E402
 from tests.support.postgres import free_port  # noqa: E402
@@ -113,20 +112,8 @@ async def connection(
     try:
         while time.perf_counter() < deadline:
             n += 1
-            payload = json.dumps({"order_id": f"{prefix}-{n}", **body(n)}).encode()
-            request = (
-                f"POST /v1/orders HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {key}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
-            ).encode() + payload
             start = time.perf_counter()
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            await reader.readexactly(length)
+            status = await post_order(reader, writer, key, {"order_id": f"{prefix}-{n}", **body(n)})
             result.latencies.append(time.perf_counter() - start)
             result.codes[status] = result.codes.get(status, 0) + 1
     finally:

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import machine_speed  # noqa: E402
-from bench.payment_latency import PIN, SECRET, Store, percentile, pin  # noqa: E402
+from bench.payment_latency import PIN, SECRET, Store, percentile, pin, serve_store  # noqa: E402
 from bench.paywatch_process import running, wait_until  # noqa: E402
 from tests.support.anvil import ACCOUNTS, Anvil, anvil_node, call_data, load_artifact  # noqa: E402
 from tests.support.keys import ETH_XPUB  # noqa: E402
@@ -61,20 +61,6 @@ class LoadStore(Store):
             await self._reply(send, (200, json.dumps(self.paid)))
             return
         await super().__call__(scope, receive, send)
-
-
-def serve_store(port: int) -> None:
-    import uvicorn
-
-    config = uvicorn.Config(
-        LoadStore(SECRET),
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        access_log=False,
-        lifespan="off",
-    )
-    uvicorn.Server(config).run()
 
 
 @contextmanager
@@ -330,7 +316,7 @@ def main() -> int:
     parser.add_argument("--store", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.store is not None:
-        serve_store(args.store)
+        serve_store(args.store, LoadStore(SECRET))
         return 0
     if args.quick:
         args.orders, args.rate, args.minutes = 2_000, 20, 20 / 60

@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -64,6 +65,25 @@ def start_daemon(workdir: Path, url: str) -> tuple[subprocess.Popen[bytes], str,
     raise SystemExit("the daemon did not start")
 
 
+async def post_order(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, key: str, body: dict[str, Any]
+) -> int:
+    """One POST /v1/orders on a keep-alive connection; the answer's status."""
+    payload = json.dumps(body).encode()
+    request = (
+        f"POST /v1/orders HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {key}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+    ).encode() + payload
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    await reader.readexactly(length)
+    return int(head[9:12])
+
+
 async def connection(
     port: int, key: str, prefix: str, deadline: float, latencies: list[float], codes: dict[int, int]
 ) -> None:
@@ -72,27 +92,14 @@ async def connection(
     try:
         while time.perf_counter() < deadline:
             n += 1
-            body = json.dumps(
-                {
-                    "order_id": f"{prefix}-{n}",
-                    "chain": "btc" if n % 2 else "eth",
-                    "asset": "BTC" if n % 2 else "ETH",
-                    "amount": "0.015",
-                }
-            ).encode()
-            request = (
-                f"POST /v1/orders HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {key}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-            ).encode() + body
+            body = {
+                "order_id": f"{prefix}-{n}",
+                "chain": "btc" if n % 2 else "eth",
+                "asset": "BTC" if n % 2 else "ETH",
+                "amount": "0.015",
+            }
             start = time.perf_counter()
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            await reader.readexactly(length)
+            status = await post_order(reader, writer, key, body)
             latencies.append(time.perf_counter() - start)
             codes[status] = codes.get(status, 0) + 1
     finally:

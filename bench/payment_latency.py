@@ -139,11 +139,12 @@ def _query(scope: Scope) -> Iterator[tuple[str, str]]:
             yield name, value
 
 
-def serve_store(port: int, secret: str) -> None:
+def serve_store(port: int, store: Store) -> None:
+    """Serve ``store`` on loopback until the process is stopped."""
     import uvicorn
 
     config = uvicorn.Config(
-        Store(secret),
+        store,
         host="127.0.0.1",
         port=port,
         log_config=None,
@@ -368,7 +369,7 @@ def main() -> None:
     parser.add_argument("--secret", default=SECRET, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.store is not None:
-        serve_store(args.store, args.secret)
+        serve_store(args.store, Store(args.secret))
         return
     count, poll_count, burst = (
         (10, 3, 5) if args.quick else (args.orders, args.poll_orders, args.burst)
