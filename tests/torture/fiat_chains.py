@@ -86,11 +86,11 @@ class TwoChains:
             self.invalidate(depth)
             self.ltc.mine(depth + 1)
 
-    def drop_ltc(self, txid: str) -> None:
-        """The top block invalidated and ``txid`` (back in the mempool) double-spent to
-        an address of the node's own: that payment is gone for good."""
+    def drop_ltc(self, txid: str, depth: int) -> None:
+        """The top ``depth`` blocks invalidated and ``txid`` (back in the mempool)
+        double-spent to an address of the node's own: that payment is gone for good."""
         self.remember_block_times()
-        self.invalidate(1)
+        self.invalidate(depth)
         if txid in set(self.ltc.mempool()):
             self.ltc.redirect(txid, self.ltc.new_address())
             self.gone.add(txid)

@@ -103,18 +103,29 @@ class Customer:
         self, order_id: str, positions: tuple[int, ...], mode: str, share: Fraction
     ) -> list[str]:
         """Pay the order as ``mode`` says; the transactions sent."""
+        return [
+            tx
+            for option, base in self.plan(order_id, positions, mode, share)
+            for tx in self.send(option, base)
+        ]
+
+    def plan(
+        self, order_id: str, positions: tuple[int, ...], mode: str, share: Fraction
+    ) -> list[tuple[dict[str, Any], int]]:
+        """What paying as ``mode`` sends: (option, base units) in order (the options
+        picked now if need be; nothing if one cannot be)."""
         options = self.orders[order_id]["options"]
         split = len(positions) > 1 and positions[0] % len(options) != positions[1] % len(options)
         if not split:
             mode = {"split": "exact", "split_short": "short", "split_over": "much"}.get(mode, mode)
             first = self.option(order_id, positions[0])
-            if first is not None:
-                due = int(first["amount_base"])
-                amount = {"exact": due, "short": due - 1, "over": due + 1}.get(mode)
-                if amount is None:
-                    amount = max(1, due * (40 if mode == "part" else 130) // 100)
-                return self.send(first, amount)
-            return []
+            if first is None:
+                return []
+            due = int(first["amount_base"])
+            amount = {"exact": due, "short": due - 1, "over": due + 1}.get(mode)
+            if amount is None:
+                amount = max(1, due * (40 if mode == "part" else 130) // 100)
+            return [(first, amount)]
         first, second = self.option(order_id, positions[0]), self.option(order_id, positions[1])
         if first is None or second is None:
             return []
@@ -122,4 +133,4 @@ class Customer:
         part = math.ceil(share * due_a)
         rest = math.ceil((1 - Fraction(part, due_a)) * due_b)
         rest += {"split_short": -1, "split_over": max(1, due_b // 10)}.get(mode, 0)
-        return self.send(first, part) + self.send(second, rest)
+        return [(first, part), (second, rest)]

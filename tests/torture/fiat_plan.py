@@ -34,7 +34,9 @@ class Offer:
     price: str
     currency: str
     options: tuple[tuple[str, str], ...] | None
-    soon: str = ""  # "", or how a soon-expiring order is paid: "in_time", "late", "never"
+    # "", or how a soon-expiring order is paid: "in_time", "late", "never", or
+    # "rest_late" (a share of the price in one coin in time, the rest in another late)
+    soon: str = ""
     mode: str = "exact"  # how a soon-expiring order is paid
 
 
@@ -69,7 +71,7 @@ def _offer(rng: random.Random, soon: bool, how: str = "") -> Offer:
     if how:  # paid late in full: in one coin, or split across two
         return Offer(price, currency, options, how, "split" if several else "exact")
     modes = SINGLE_MODES + (SPLIT_MODES if several else ())
-    how = rng.choice(("in_time", "late", "late", "never"))
+    how = rng.choice(("in_time", "late", "late", "never") + (("rest_late",) if several else ()))
     return Offer(price, currency, options, soon=how, mode=rng.choice(modes))
 
 

@@ -11,6 +11,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from tests.support.litecoind import Litecoind
 from tests.torture.daemon import Daemon
 from tests.torture.evm_node import EvmNode
@@ -37,6 +39,7 @@ class FiatPlayer:
         self.customer = Customer(seed, daemon, self.chains, self.quotes)
         self.rng = random.Random(seed + 1)
         self.soon: list[tuple[str, Offer]] = []
+        self.later: list[tuple[dict[str, Any], int]] = []  # sends due after the expiries
         self.strays: dict[str, tuple[str, str, str]] = {}
         self.drops = 0  # two-coin payments a reorg took one coin of
         self.log: list[str] = []
@@ -57,6 +60,11 @@ class FiatPlayer:
         elif offer.soon == "late":
             for position in positions:  # the customer picks now, pays after expiry
                 self.customer.option(order["id"], position)
+        elif offer.soon == "rest_late":
+            sends = self.customer.plan(order["id"], (0, 1), "split", Fraction(1, 2))
+            for option, base in sends[:1]:
+                self.customer.send(option, base)
+            self.later += sends[1:]
 
     def stray(self, pick: int) -> None:
         """The EVM coin an order does not offer, sent to its EVM address."""
@@ -76,8 +84,9 @@ class FiatPlayer:
         self.strays[order_id] = ("eth", other, option["address"])
 
     def drop_one_coin(self, pick: int, chain: str) -> None:
-        """Half the price in an EVM coin and the rest in LTC, both mined; then a reorg
-        drops the ``chain`` part: the order is underpaid again."""
+        """Half the price in an EVM coin and the rest in LTC, mined (the ``chain`` part
+        1 to 3 blocks deep; half the time once paywatch says paid or processing); then a
+        reorg drops the ``chain`` part: the order is underpaid again."""
         both = [
             i
             for i in self.customer.long
@@ -91,16 +100,32 @@ class FiatPlayer:
         other = "ltc" if chain == "eth" else "eth"
         positions = (ltc_at, evm_at) if chain == "eth" else (evm_at, ltc_at)
         sent = self.customer.pay(order_id, positions, "split", Fraction(1, 2))  # ``chain``'s last
+        depth = self.rng.choice((1, CONFIRMATIONS, CONFIRMATIONS + 1))
         self.chains.mine(CONFIRMATIONS, other)
-        self.chains.mine(1, chain)
-        time.sleep(self.rng.uniform(0, 2.5))  # the daemon may or may not see it complete
+        self.chains.mine(depth, chain)
+        if self.rng.random() < 0.5:
+            self.wait_for(order_id, {"paid", "processing"}, seconds=15)
+        else:
+            time.sleep(self.rng.uniform(0, 2.5))  # the daemon may or may not see it complete
         if len(sent) < 2:
             return  # a lazy order closed before its options were picked: nothing sent
         self.drops += 1
         if chain == "eth":
-            self.chains.reorg("eth", 1, drop_chance=1.0)  # the top block: only that payment
+            self.chains.reorg("eth", depth, drop_chance=1.0)  # the top blocks: only that payment
         else:
-            self.chains.drop_ltc(sent[-1])
+            self.chains.drop_ltc(sent[-1], depth)
+
+    def wait_for(self, order_id: str, statuses: set[str], seconds: float) -> None:
+        """Until paywatch says one of ``statuses`` (or ``seconds`` passed, or the daemon
+        is down): a moment for the adversary, not a check."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                if self.daemon.views([order_id])[order_id]["status"] in statuses:
+                    return
+            except httpx.HTTPError:
+                return
+            time.sleep(0.3)
 
     def late(self) -> None:
         """Wait until every soon-expiring order has expired, then pay those to be paid late."""
@@ -112,6 +137,8 @@ class FiatPlayer:
             if offer.soon == "late":
                 positions = (0, 1) if offer.mode.startswith("split") else (0,)
                 self.customer.pay(order_id, positions, offer.mode, Fraction(1, 2))
+        for option, base in self.later:
+            self.customer.send(option, base)
 
     # -- the plan -----------------------------------------------------------------------
     def play(self, rounds: list[list[Step]]) -> None:
@@ -206,7 +233,8 @@ class FiatPlayer:
             f"fiat torture seed {self.seed}: {len(views)} orders ({several} with several "
             f"options, {len(self.soon)} soon to expire), {self.daemon.kills} SIGKILLs, "
             f"{self.quotes.repriced} new rates, {len(chains.vanished)} payments vanished "
-            f"({self.drops} one coin of two), fuzzy {sorted(fuzzy)}; {statuses}"
+            f"({self.drops} one coin of two), {len(self.strays)} orders sent a coin they do "
+            f"not offer, fuzzy {sorted(fuzzy)}; {statuses}"
         )
         print(summary)
         assert not found, (
