@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from tests.support.litecoind import Litecoind
+from tests.torture.configs import CONFIRMATIONS
 from tests.torture.daemon import Daemon
 from tests.torture.evm_node import EvmNode
 from tests.torture.fiat_chains import TwoChains
@@ -25,7 +26,6 @@ from tests.torture.fiat_webhooks import store_problems
 from tests.torture.log_loops import error_loops
 from tests.torture.verdict import parse_time
 
-CONFIRMATIONS = 2  # on both chains
 SOON = 40  # seconds: a soon-expiring order's window, beyond litecoind's clock lead
 
 

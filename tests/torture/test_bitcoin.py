@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Installation
-from tests.integration.webhooks.conftest import SECRET, webhooks_yaml
-from tests.support.keys import BTC_REGTEST_VPUB
+from tests.integration.webhooks.conftest import SECRET
 from tests.support.litecoind import Litecoind, RpcFailed, litecoind_available, litecoind_node
 from tests.support.postgres import free_port
 from tests.torture.chain_truth import Truth, bitcoin_truth
+from tests.torture.configs import CONFIRMATIONS, ltc_chain, torture_config
 from tests.torture.daemon import Daemon
 from tests.torture.play import PROBE_EXPIRY, Player, decimal_amount
 from tests.torture.scenario import Step, plan
@@ -31,26 +31,11 @@ from tests.torture.store import store_process
 
 pytestmark = pytest.mark.skipif(not litecoind_available(), reason="litecoind: ./dev setup")
 
-CONFIRMATIONS = 2
 SATS = Decimal(10) ** 8
 
 
 def config(inst: Installation, node: Litecoind, store_url: str) -> str:
-    return f"""
-database_url: sqlite:///{inst.workdir / "paywatch.db"}
-api: {{listen: "127.0.0.1:{inst.port}"}}
-metrics: {{enabled: false}}
-orders: {{expires_in: 6h, late_window: 24h, underpaid_tolerance_percent: 0}}
-chains:
-  ltc:
-    type: litecoin
-    network: regtest
-    xpub: {BTC_REGTEST_VPUB}
-    address_type: p2wpkh
-    confirmations: {CONFIRMATIONS}
-    backend: {{kind: rpc, url: "{node.url}", user: {node.user}, password: {node.password},
-               poll_interval: 1s}}
-{webhooks_yaml(store_url, timeout="5s", poll_interval="1s")}"""
+    return torture_config(inst, store_url, ltc_chain(node))
 
 
 class BitcoinPlayer(Player):

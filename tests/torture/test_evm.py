@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Installation
-from tests.integration.webhooks.conftest import SECRET, webhooks_yaml
+from tests.integration.webhooks.conftest import SECRET
 from tests.support.anvil import anvil_available, anvil_node
-from tests.support.keys import ETH_XPUB
 from tests.support.postgres import free_port
 from tests.torture.chain_truth import Truth, evm_truth
+from tests.torture.configs import CONFIRMATIONS, evm_chain, torture_config
 from tests.torture.daemon import Daemon
 from tests.torture.evm_node import EvmNode
 from tests.torture.play import Player, decimal_amount
@@ -31,28 +31,11 @@ from tests.torture.store import store_process
 
 pytestmark = pytest.mark.skipif(not anvil_available(), reason="anvil missing: ./dev setup")
 
-CONFIRMATIONS = 2
 FINALIZED_LAG = 64  # anvil's finalized tag trails its head by this many blocks
 
 
 def config(inst: Installation, evm: EvmNode, store_url: str, database_url: str = "") -> str:
-    """Symbols in lower case on purpose: the API's ETH and USDC must still match them."""
-    node = evm.node
-    return f"""
-database_url: {database_url or f"sqlite:///{inst.workdir / 'paywatch.db'}"}
-api: {{listen: "127.0.0.1:{inst.port}"}}
-metrics: {{enabled: false}}
-orders: {{expires_in: 6h, late_window: 24h, underpaid_tolerance_percent: 0}}
-chains:
-  eth:
-    type: evm
-    chain_id: 31337
-    xpub: {ETH_XPUB}
-    confirmations: {CONFIRMATIONS}
-    native: {{symbol: eth, decimals: 18}}
-    tokens: {{usdc: {{contract: "{evm.token}", decimals: 6}}}}
-    backend: {{kind: rpc, urls: ["{node.url}"], ws_url: "{node.ws_url}", poll_interval: 1s}}
-{webhooks_yaml(store_url, timeout="5s", poll_interval="1s")}"""
+    return torture_config(inst, store_url, evm_chain(evm), database_url=database_url)
 
 
 class EvmPlayer(Player):

@@ -20,15 +20,15 @@ import pytest
 
 from tests.e2e.conftest import Installation
 from tests.integration.fiat.shop import fixed_rates_yaml
-from tests.integration.webhooks.conftest import SECRET, webhooks_yaml
+from tests.integration.webhooks.conftest import SECRET
 from tests.support.anvil import anvil_available, anvil_node
-from tests.support.keys import BTC_REGTEST_VPUB, ETH_XPUB
 from tests.support.litecoind import Litecoind, litecoind_available, litecoind_node
 from tests.support.postgres import free_port
+from tests.torture.configs import evm_chain, ltc_chain, torture_config
 from tests.torture.daemon import Daemon
 from tests.torture.evm_node import EvmNode
 from tests.torture.fiat_plan import plan
-from tests.torture.fiat_player import CONFIRMATIONS, FiatPlayer
+from tests.torture.fiat_player import FiatPlayer
 from tests.torture.seeding import rounds, seeds
 from tests.torture.store import store_process
 
@@ -44,32 +44,9 @@ def address_mode(seed: int) -> str:
 
 
 def config(inst: Installation, evm: EvmNode, ltc: Litecoind, store_url: str, mode: str) -> str:
-    """Symbols in lower case on purpose (the API's and the rates' ETH and USDC must
-    still match them)."""
-    node = evm.node
-    return f"""
-database_url: sqlite:///{inst.workdir / "paywatch.db"}
-api: {{listen: "127.0.0.1:{inst.port}"}}
-metrics: {{enabled: false}}
-orders: {{expires_in: 6h, late_window: 24h, underpaid_tolerance_percent: 0, addresses: {mode}}}
-{fixed_rates_yaml()}chains:
-  eth:
-    type: evm
-    chain_id: 31337
-    xpub: {ETH_XPUB}
-    confirmations: {CONFIRMATIONS}
-    native: {{symbol: eth, decimals: 18}}
-    tokens: {{usdc: {{contract: "{evm.token}", decimals: 6}}}}
-    backend: {{kind: rpc, urls: ["{node.url}"], ws_url: "{node.ws_url}", poll_interval: 1s}}
-  ltc:
-    type: litecoin
-    network: regtest
-    xpub: {BTC_REGTEST_VPUB}
-    address_type: p2wpkh
-    confirmations: {CONFIRMATIONS}
-    backend: {{kind: rpc, url: "{ltc.url}", user: {ltc.user}, password: {ltc.password},
-               poll_interval: 1s}}
-{webhooks_yaml(store_url, timeout="5s", poll_interval="1s")}"""
+    chains = evm_chain(evm) + ltc_chain(ltc)
+    orders = f", addresses: {mode}"
+    return torture_config(inst, store_url, chains, orders=orders, extra=fixed_rates_yaml())
 
 
 @pytest.mark.parametrize("seed", seeds())
