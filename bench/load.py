@@ -25,12 +25,9 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +38,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import machine_speed  # noqa: E402
-from bench.payment_latency import PIN, SECRET, Store, percentile, pin, serve_store  # noqa: E402
+from bench.payment_latency import (  # noqa: E402
+    PIN,
+    SECRET,
+    Store,
+    percentile,
+    pin,
+    serve_store,
+    store_process,
+)
 from bench.paywatch_process import running, wait_until  # noqa: E402
 from tests.support.anvil import ACCOUNTS, Anvil, anvil_node, call_data, load_artifact  # noqa: E402
 from tests.support.keys import ETH_XPUB  # noqa: E402
@@ -61,20 +66,6 @@ class LoadStore(Store):
             await self._reply(send, (200, json.dumps(self.paid)))
             return
         await super().__call__(scope, receive, send)
-
-
-@contextmanager
-def store_process() -> Iterator[str]:
-    port = free_port()
-    command = [*pin(1), sys.executable, __file__, "--store", str(port)]
-    proc = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: httpx.get(f"{base}/stats", timeout=1).status_code == 200, "the store")
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def config_text(database_url: str, port: int, anvil: Anvil, token: str, store: str) -> str:
@@ -247,7 +238,7 @@ def run_one(kind: str, server: str, args: argparse.Namespace, workdir: Path) -> 
             conn.execute(text('CREATE DATABASE "load"'))
         admin.dispose()
     print(f"{kind}: {args.orders:,} open orders, {args.rate} payments/s for {args.seconds} s")
-    with anvil_node("--no-mining") as anvil, store_process() as store:
+    with anvil_node("--no-mining") as anvil, store_process(__file__) as store:
         token = anvil.deploy(load_artifact("TestToken"))
         anvil.send(
             token, 0, data=call_data("mint(address,uint256)", ACCOUNTS[0], 10**15), wait=False

@@ -162,9 +162,10 @@ def pin(core: int) -> list[str]:
 
 
 @contextmanager
-def store_process() -> Iterator[str]:
+def store_process(script: str = __file__, *args: str) -> Iterator[str]:
+    """``script --store PORT`` (this one's store by default) on the other core."""
     port = free_port()
-    command = [*pin(1), sys.executable, __file__, "--store", str(port), "--secret", SECRET]
+    command = [*pin(1), sys.executable, script, "--store", str(port), *args]
     proc = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -381,7 +382,7 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory(prefix="paywatch-bench-") as tmp,
         anvil_node("--no-mining") as anvil,
-        store_process() as store,
+        store_process(__file__, "--secret", SECRET) as store,
     ):
         if PIN and anvil.process is not None:
             os.sched_setaffinity(anvil.process.pid, {1})

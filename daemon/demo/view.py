@@ -28,21 +28,16 @@ class Row:
     @classmethod
     def of(cls, view: Mapping[str, Any]) -> Row:
         price = view.get("price")
-        if price is not None:  # priced in fiat: the price and what came in, in its currency
-            received = view.get("received_value") or {"amount": "0"}
-            return cls(
-                order_id=str(view["order_id"]),
-                asset=str(price["currency"]),
-                amount=str(price["amount"]),
-                received=str(received["amount"]),
-                status=str(view["status"]),
-                exception=str(view.get("exception", "none")),
-            )
+        if price is None:
+            asset, amount, received = view["asset"], view["amount"], view["received"]
+        else:  # priced in fiat: the price and what came in, in its currency
+            got = view.get("received_value") or {"amount": "0"}
+            asset, amount, received = price["currency"], price["amount"], got["amount"]
         return cls(
             order_id=str(view["order_id"]),
-            asset=str(view["asset"]),
-            amount=str(view["amount"]),
-            received=str(view["received"]),
+            asset=str(asset),
+            amount=str(amount),
+            received=str(received),
             status=str(view["status"]),
             exception=str(view.get("exception", "none")),
         )
