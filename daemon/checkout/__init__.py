@@ -1,0 +1,1 @@
+"""The checkout page customers pay from (GET /pay/{token})."""
