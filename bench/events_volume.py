@@ -158,6 +158,7 @@ def bulk_insert(c: Container, count: int) -> float:
         "script": _blob(dialect),
         "derivation_index": "1000000000 + series.n",
         "idempotency_key": "NULL",
+        "checkout_token": "'bulk' || series.n",
         "status": "'paid'",
     }
     order_columns = [col.name for col in orders.c if col.name != "seq"]

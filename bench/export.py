@@ -73,6 +73,7 @@ def _order(seq: int, now: datetime) -> dict[str, object]:
         "updated_at": now,
         "expires_at": now,
         "late_until": now,
+        "checkout_token": f"token-{seq}",
     }
 
 

@@ -23,6 +23,7 @@ one place only, the API's table in ``daemon.api.errors``: a service error carrie
     │   ├── PayloadTooLarge               too_large (daemon.api.params)
     │   ├── BadNotification               malformed: not a Tatum notification (daemon.tatum)
     │   ├── RatesUnavailable              unavailable: too few fresh rates (daemon.rates)
+    │   ├── TooManyRequests               too_many: over a limit (the checkout page's streams)
     │   └── NodeUnavailable               unavailable: the chain's node did not answer
     ├── StorageError                   daemon.storage and the rows the services write
     │   ├── StaleOrder                    a change made from a stale row (rolled back)

@@ -23,6 +23,7 @@ from daemon.api.rates import rate_routes
 from daemon.api.schemas import STATUSES, CreateOrderBody, OptionBody
 from daemon.api.tatum import tatum_routes
 from daemon.api.webhooks import delivery_routes
+from daemon.checkout.routes import checkout_routes
 from daemon.cluster.leases import chain_lease
 from daemon.cluster.status import cluster_view
 from daemon.runtime.container import Container
@@ -251,6 +252,8 @@ def create_app(container: Container) -> Starlette:
         Route("/healthz", handlers.healthz, methods=["GET"]),
         Route("/readyz", handlers.readyz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        # The checkout page: the token in its URL is its key (daemon.checkout).
+        *checkout_routes(container, container.checkout_streams),
         *delivery_routes(container),
         *accounting_routes(container),
         *rates,

@@ -28,6 +28,7 @@ STATUS: dict[Kind, int] = {
     Kind.CONFLICT: 409,
     Kind.TOO_LARGE: 413,
     Kind.UNAVAILABLE: 503,
+    Kind.TOO_MANY: 429,
 }
 
 _HTTP_CODES = {

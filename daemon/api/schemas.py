@@ -70,6 +70,11 @@ class CreateOrderBody(BaseModel):
     )
     confirmations: WholeNumber | Literal["finalized"] | None = None
     callback_url: StrictStr | None = Field(default=None, max_length=2048)
+    redirect_url: StrictStr | None = Field(
+        default=None,
+        max_length=2048,
+        description="Where the checkout page sends the customer once paid",
+    )
     metadata: dict[str, Any] | None = None
 
     def to_new_order(self) -> NewOrder:
@@ -91,6 +96,7 @@ class CreateOrderBody(BaseModel):
             expires_in=expires,
             confirmations=self.confirmations,
             callback_url=self.callback_url,
+            redirect_url=self.redirect_url,
             metadata=self.metadata,
             price=None if self.price is None else (self.price.amount, self.price.currency),
             accept=None if self.accept is None else tuple((o.chain, o.asset) for o in self.accept),

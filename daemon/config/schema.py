@@ -6,9 +6,11 @@ its package under :mod:`daemon.families`, which validates ``chains:``.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -84,10 +86,47 @@ def split_listen(value: str) -> tuple[str, int]:
 ListenAddress = Annotated[str, AfterValidator(_check_listen)]
 
 
+def _check_public_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL, e.g. https://pay.example.com")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"{value!r} must be scheme, host, port and path only")
+    return value.rstrip("/")
+
+
+def _check_network(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=False))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address or network (CIDR)") from None
+
+
 class ApiConfig(Section):
     listen: ListenAddress = "127.0.0.1:8080"
     max_body_bytes: int = Field(default=65536, ge=1024, le=10 * 1024 * 1024)
     default_page_size: int = Field(default=50, ge=1, le=500)
+    # Where customers reach the API (behind the merchant's TLS proxy): orders'
+    # checkout_url is {public_url}/pay/{token}. Unset: http://{listen}.
+    public_url: Annotated[str, AfterValidator(_check_public_url)] | None = None
+    # Proxies whose X-Forwarded-For / Forwarded headers are believed (the client's
+    # address for rate limits); from anyone else those headers are ignored.
+    trusted_proxies: list[Annotated[str, AfterValidator(_check_network)]] = Field(
+        default_factory=list
+    )
+    # The checkout page's live updates: open event streams in all, per order, and new
+    # streams a client address may open a minute.
+    checkout_streams: int = Field(default=5000, ge=1, le=100_000)
+    checkout_streams_per_order: int = Field(default=5, ge=1, le=100)
+    checkout_streams_per_minute: int = Field(default=60, ge=1, le=100_000)
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url is not None:
+            return self.public_url
+        host, port = split_listen(self.listen)
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{port}"
 
 
 class MetricsConfig(Section):

@@ -27,6 +27,7 @@ from daemon.webhooks.signing import Signer
 from daemon.webhooks.targets import Targets
 
 if TYPE_CHECKING:
+    from daemon.checkout.streams import Streams
     from daemon.metrics.registry import Metrics
     from daemon.rates.book import RateBook
     from daemon.runtime.jobs import Jobs
@@ -51,6 +52,7 @@ class Container:
     _metrics: Metrics | None = field(default=None, repr=False)
     _cluster: Leadership | None = field(default=None, repr=False)
     _rates: RateBook | None = field(default=None, repr=False)
+    _streams: Streams | None = field(default=None, repr=False)
     jobs: Jobs | None = field(default=None, repr=False)  # set by serve() when it schedules
 
     @property
@@ -91,6 +93,18 @@ class Container:
             assets = {a for chain in chains for a in family_of(chain).assets(chain)}
             self._rates = RateBook(self.config.rates, assets, self.clock)
         return self._rates
+
+    @property
+    def checkout_streams(self) -> Streams:
+        """The checkout pages' live event streams (their loop starts with the first)."""
+        if self._streams is None:
+            from daemon.checkout.streams import Streams
+
+            api = self.config.api
+            self._streams = Streams(
+                self.db, total=api.checkout_streams, per_order=api.checkout_streams_per_order
+            )
+        return self._streams
 
     @property
     def metrics(self) -> Metrics | None:
@@ -169,7 +183,7 @@ def build(
         config=config,
         db=db,
         registry=registry,
-        orders=OrderService(registry, config.orders, targets),
+        orders=OrderService(registry, config.orders, targets, public_url=config.api.base_url),
         clock=clock,
         deliveries=DeliveryLog(targets),
     )

@@ -147,6 +147,7 @@ async def _run(
     finally:
         notifier.stopping()
         began = time.monotonic()
+        container.checkout_streams.close()  # end the checkout pages' open streams
         server.should_exit = True  # stop taking requests; finish those in flight
         stop.set()  # watchers commit their block and stop; deliveries finish or release
         await scheduled.shutdown(grace=API_GRACE)  # no new job round; running ones finish

@@ -20,6 +20,7 @@ class Kind(StrEnum):
     CONFLICT = "conflict"  # not in the thing's present state, or not with this key
     TOO_LARGE = "too_large"
     UNAVAILABLE = "unavailable"  # something it needs (a chain's node) did not answer
+    TOO_MANY = "too_many"  # more than a client (or the server) takes at once
 
 
 class ServiceError(PaywatchError):
@@ -41,6 +42,16 @@ class NotFound(ServiceError):
 
 class Conflict(ServiceError):
     kind = Kind.CONFLICT
+
+
+class TooManyRequests(ServiceError):
+    """Over a limit; ``retry_after`` seconds from now it may be taken."""
+
+    kind = Kind.TOO_MANY
+
+    def __init__(self, code: str, message: str, retry_after: int = 30) -> None:
+        super().__init__(code, message)
+        self.retry_after = retry_after
 
 
 class Unauthorized(ServiceError):

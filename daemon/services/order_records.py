@@ -74,6 +74,8 @@ class OrderRecord:
     late_until: datetime
     callback_url: str | None
     metadata: dict[str, Any] | None
+    checkout_token: str = ""  # the checkout page's /pay/{token}
+    redirect_url: str | None = None  # where the page sends the customer once paid
     price_minor: int | None = None  # priced in fiat: minor units of price_currency
     price_currency: str | None = None
     options: tuple[OptionRecord, ...] = ()  # priced in fiat (see with_options)
@@ -114,6 +116,8 @@ class OrderRecord:
             late_until=data["late_until"],
             callback_url=data["callback_url"],
             metadata=json_codec.loads(data["metadata"]) if data["metadata"] else None,
+            checkout_token=data["checkout_token"],
+            redirect_url=data.get("redirect_url"),
             price_minor=data.get("price_minor"),
             price_currency=data.get("price_currency"),
         )
@@ -156,4 +160,10 @@ def load_order(conn: Connection, public_id: str, *, lock: bool = False) -> Order
     if lock:
         query = query.with_for_update()
     row = conn.execute(query).first()
+    return with_options(conn, [OrderRecord.from_row(row)])[0] if row is not None else None
+
+
+def load_order_by_token(conn: Connection, token: str) -> OrderRecord | None:
+    """The order whose checkout URL ends in ``token`` (daemon.checkout)."""
+    row = conn.execute(select(orders).where(orders.c.checkout_token == token)).first()
     return with_options(conn, [OrderRecord.from_row(row)])[0] if row is not None else None

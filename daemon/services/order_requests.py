@@ -28,10 +28,13 @@ class NewOrder:
     metadata: dict[str, Any] | None = None
     price: tuple[str, str] | None = None  # (amount, currency): priced in fiat
     accept: tuple[tuple[str, str], ...] | None = None  # (chain, asset) options
+    redirect_url: str | None = None  # where the checkout page sends the customer once paid
 
     def fingerprint(self) -> str:
         """A digest of the request, to tell a replay from a reused Idempotency-Key."""
         body = {k: getattr(self, k) for k in self.__slots__}
+        if body["redirect_url"] is None:  # as digested before it existed
+            del body["redirect_url"]
         body["expires_in"] = self.expires_in.total_seconds() if self.expires_in else None
         text = json.dumps(body, sort_keys=True, default=str, ensure_ascii=True)
         return hashlib.sha256(text.encode()).hexdigest()

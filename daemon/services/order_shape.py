@@ -109,6 +109,12 @@ class Order(TypedDict):
     received_confirmed: str | None
     received_confirmed_base: int | None
     payments: list[Payment]
+    checkout_url: Annotated[
+        str, Field(description="The page the customer pays from; no API key needed to open it")
+    ]
+    redirect_url: Annotated[
+        str | None, Field(description="Where the checkout page sends the customer once paid")
+    ]
     callback_url: str | None
     metadata: dict[str, Any] | None
 

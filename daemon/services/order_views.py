@@ -16,8 +16,9 @@ from daemon.services.registry import ChainRegistry
 class OrderViews:
     URI_CACHE_SIZE = 50_000
 
-    def __init__(self, registry: ChainRegistry) -> None:
+    def __init__(self, registry: ChainRegistry, public_url: str) -> None:
         self.registry = registry
+        self.checkout_base = f"{public_url}/pay/"
         # An order's URI never changes, and each change to an order renders it again
         # (EIP-55 checksums cost a Keccak hash): remember the recent ones.
         self._uris: dict[tuple[int, str, str], str | None] = {}
@@ -175,6 +176,8 @@ class OrderViews:
             else None,
             "received_confirmed_base": order.received_confirmed_base if single else None,
             "payments": [self.payment(order, r) for r in records],
+            "checkout_url": self.checkout_base + order.checkout_token,
+            "redirect_url": order.redirect_url,
             "callback_url": order.callback_url,
             "metadata": order.metadata,
         }

@@ -22,7 +22,7 @@ from daemon.services import json_codec
 from daemon.services.address_allocation import next_address
 from daemon.services.cursors import decode_cursor, encode_cursor
 from daemon.services.errors import Conflict, InvalidRequest, NotFound
-from daemon.services.identifiers import new_id
+from daemon.services.identifiers import checkout_token, new_id
 from daemon.services.order_changes import OrderChanges
 from daemon.services.order_options import with_options
 from daemon.services.order_records import OrderRecord, load_order, load_transfers
@@ -31,7 +31,7 @@ from daemon.services.order_shape import Order
 from daemon.services.order_views import OrderViews
 from daemon.services.priced_orders import PricedOrders
 from daemon.services.registry import ChainRegistry
-from daemon.services.request_checks import check_callback_url, check_metadata
+from daemon.services.request_checks import check_callback_url, check_metadata, check_url
 from daemon.storage.prepared import Prepared
 from daemon.storage.tables import order_options, orders
 from daemon.webhooks.targets import Targets
@@ -55,12 +55,17 @@ class OrderPage:
 
 class OrderService:
     def __init__(
-        self, registry: ChainRegistry, settings: OrdersConfig, targets: Targets | None = None
+        self,
+        registry: ChainRegistry,
+        settings: OrdersConfig,
+        targets: Targets | None = None,
+        *,
+        public_url: str = "http://127.0.0.1:8080",
     ) -> None:
         self.registry = registry
         self.settings = settings
         self.tolerance_ppm = settings.tolerance_ppm
-        self.views = OrderViews(registry)
+        self.views = OrderViews(registry, public_url)
         self.targets = targets or Targets(None, allow_private=False)
         self.changes = OrderChanges(self.views, self.targets)
         self.priced = PricedOrders(registry, settings.addresses, confirmations_for)
@@ -90,6 +95,8 @@ class OrderService:
         if request.callback_url is not None:
             check_callback_url(request.callback_url)
             self.targets.check_literal(request.callback_url)
+        if request.redirect_url is not None:
+            check_url(request.redirect_url, "redirect_url")
         if request.metadata is not None:
             check_metadata(request.metadata)
         if plan is None:
@@ -131,6 +138,8 @@ class OrderService:
             "request_hash": fingerprint,
             "price_minor": None if plan is None else plan.price_minor,
             "price_currency": None if plan is None else plan.currency,
+            "checkout_token": checkout_token(),
+            "redirect_url": request.redirect_url,
         }
         if idempotency_key is None:
             seq = INSERT_ORDER.scalar(conn, values)

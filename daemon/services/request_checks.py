@@ -1,4 +1,4 @@
-"""Checks on what a store sends with an order (callback URL, metadata)."""
+"""Checks on what a store sends with an order (callback and redirect URLs, metadata)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,11 @@ MAX_URL_LENGTH = 2048
 
 def check_callback_url(url: str) -> None:
     """Syntax only: the webhook dispatcher also refuses private targets at delivery."""
+    check_url(url, "callback_url")
+
+
+def check_url(url: str, field: str) -> None:
+    """An absolute http(s) URL a store gives (``invalid_<field>`` if not)."""
     problem = None
     if len(url) > MAX_URL_LENGTH:
         problem = f"is longer than {MAX_URL_LENGTH} characters"
@@ -36,7 +41,7 @@ def check_callback_url(url: str) -> None:
             elif not url.isascii() or not url.isprintable() or " " in url:
                 problem = "must be printable ASCII without spaces (punycode for IDNs)"
     if problem is not None:
-        raise InvalidRequest("invalid_callback_url", f"callback_url {problem}")
+        raise InvalidRequest(f"invalid_{field}", f"{field} {problem}")
 
 
 def check_metadata(metadata: dict[str, Any]) -> None:

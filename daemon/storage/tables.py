@@ -89,7 +89,11 @@ orders = Table(
     Column("request_hash", String(64), nullable=True),
     Column("price_minor", Amount(), nullable=True),
     Column("price_currency", String(3), nullable=True),
+    # The checkout page's URL is {api.public_url}/pay/{checkout_token} (migration 0013).
+    Column("checkout_token", String(64), nullable=False),
+    Column("redirect_url", String(2048), nullable=True),
     UniqueConstraint("keyspace", "derivation_index"),
+    UniqueConstraint("checkout_token", name="uq_orders_checkout_token"),
     UniqueConstraint("api_key_id", "idempotency_key"),
     UniqueConstraint("chain", "script"),
     Index(None, "status", "expires_at"),

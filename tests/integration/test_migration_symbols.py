@@ -64,6 +64,7 @@ def test_row_numbers_are_64_bit(make_database_url: DbFactory) -> None:
         upgrade(db.engine)
         with db.transaction() as conn:
             big = _order(9, "eth") | {"seq": 2**31 + 5, "id": "ord_big", "order_id": "big"}
+            big["checkout_token"] = "big"
             conn.execute(insert(orders), [big])
             conn.execute(insert(transfers), [_transfer(2**31 + 5, "eth", "0x" + "cd" * 32, 0)])
             if conn.dialect.name == "postgresql":
