@@ -248,6 +248,9 @@ async def run_demo(
             if keep_running:
                 for line in [*demo.tour.summary(), *demo.keep_running_help()]:
                     view.log(line)
+                waiting = await demo.tour.open_order()
+                view.log("An open order (25.00 EUR in any coin), to pay from its checkout page:")
+                view.log(f"  {waiting['checkout_url']}")
                 await stop.wait()
                 view.close()
                 click.echo("\nStopping everything.")

@@ -129,6 +129,15 @@ class Tour:
         self.orders.append(order)
         self.say(f"tour: POST /v1/orders {order_id}: {amount} {asset} to {order['address']}")
         self.say(f"tour:   pay with {order['payment_uri']}")
+        self.say(f"tour:   checkout page {order['checkout_url']}")
+        return order
+
+    async def open_order(self) -> Order:
+        """An order left open for a person to pay from its checkout page (--keep-running)."""
+        body = {"order_id": "demo-open", "price": {"amount": "25.00", "currency": "EUR"}}
+        answer = await self.api.post("/v1/orders", json=body)
+        answer.raise_for_status()
+        order: Order = answer.json()
         return order
 
     async def create_priced(
@@ -147,6 +156,7 @@ class Tour:
         for o in order["options"]:
             rate = o["rate"]["value"]
             self.say(f"tour:   {o['amount']} {o['asset']} at {rate} EUR to {o['address']}")
+        self.say(f"tour:   checkout page {order['checkout_url']}")
         return order
 
     async def pay_in_two_coins(self, order: Order) -> None:
@@ -205,6 +215,7 @@ class Tour:
                 f" {order['status']}  {len(order['payments'])} payment(s)"
                 f"  {len(events)} webhooks verified, order.paid among them"
             )
+            lines.append(f"      checkout page {order['checkout_url']}")
         refused = self.store.refused
         lines.append(
             f"The store verified {len(self.store.events)} webhooks from paywatch and refused"

@@ -135,6 +135,9 @@ async def _run(
             await asyncio.sleep(0.01)
         bound = server.servers[0].sockets[0].getsockname()
         log.info("paywatch API listening on http://%s:%s", bound[0], bound[1])
+        if container.config.api.public_url is None:  # checkout URLs on the bound port
+            shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+            container.orders.views.served_at(f"http://{shown}:{bound[1]}")
         watching = ", ".join(container.watchers) or "no chains"
         notifier.ready(f"API on http://{bound[0]}:{bound[1]}; watching {watching}")
         if on_ready is not None:

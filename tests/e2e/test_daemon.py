@@ -92,6 +92,9 @@ def test_demo_runs_and_exits_zero(tmp_path: Path) -> None:
         assert f"order {order}: " in out  # the live view's line per change (not a TTY)
         assert re.search(rf"store: verified order\.paid +{order} ", out), out
     assert out.count("store: verified order.paid ") == len(orders)
+    assert len(
+        re.findall(r"checkout page http://127\.0\.0\.1:\d+/pay/[\w-]{43}\n", out)
+    ) == 2 * len(orders)  # printed when made, and in the summary
     # The order priced in euros, paid half in ETH and the rest in USDC: exactly the price.
     [priced] = [row for row in summary if row.strip().startswith("demo-1004")]
     assert "30.00 EUR" in priced
@@ -144,6 +147,44 @@ def test_a_demo_killed_outright_leaves_no_node_running(tmp_path: Path) -> None:
         while processes_mentioning(str(temp)) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert processes_mentioning(str(temp)) == []
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait(10)
+
+
+@pytest.mark.skipif(not anvil_available(), reason="anvil missing: ./dev setup")
+def test_the_demo_keeps_its_checkout_pages_up(tmp_path: Path) -> None:
+    """`paywatch demo --keep-running` prints each order's checkout URL and keeps the pages
+    reachable: the paid orders' pages say paid, the order it leaves open says waiting;
+    Ctrl-C then stops everything."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYWATCH_")}
+    out = tmp_path / "demo.out"
+    with out.open("wb") as sink:
+        demo = subprocess.Popen(
+            [PAYWATCH, "demo", "--keep-running"], cwd=tmp_path, env=env, stdout=sink, stderr=sink
+        )
+    try:
+        deadline = time.monotonic() + 150
+        while "to pay from its checkout page" not in out.read_text(errors="replace"):
+            assert demo.poll() is None, out.read_text(errors="replace")
+            assert time.monotonic() < deadline, out.read_text(errors="replace")
+            time.sleep(0.2)
+        time.sleep(0.5)  # the URL's line follows
+        text = out.read_text(errors="replace")
+        summary = text[text.index("Every order is paid") :]
+        paid = re.findall(r"checkout page (http://\S+)", summary)
+        assert len(paid) >= 3, summary
+        [waiting] = re.findall(r"^  (http://\S+/pay/\S+)$", summary, re.MULTILINE)
+        for url in paid:
+            page = httpx.get(url, timeout=10)
+            assert page.status_code == 200
+            assert 'data-status="paid"' in page.text, url
+        page = httpx.get(waiting, timeout=10)
+        assert page.status_code == 200
+        assert 'data-status="waiting"' in page.text
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(30) == 0  # stopped as asked
     finally:
         if demo.poll() is None:
             demo.kill()
