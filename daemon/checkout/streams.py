@@ -168,15 +168,14 @@ def digests(conn: Connection, seqs: Iterable[int]) -> dict[int, str]:
                 .group_by(transfers.c.order_seq)
             )
         }
-        picked: dict[int, int] = dict(
-            conn.execute(
-                select(order_addresses.c.order_seq, func.count())
+        picked = {
+            int(row.order_seq): int(row.n)
+            for row in conn.execute(
+                select(order_addresses.c.order_seq, func.count().label("n"))
                 .where(order_addresses.c.order_seq.in_(chunk))
                 .group_by(order_addresses.c.order_seq)
             )
-            .tuples()
-            .all()
-        )
+        }
         rows = conn.execute(
             select(
                 orders.c.seq,

@@ -181,6 +181,8 @@ def _start_work(container: Container, stop: asyncio.Event) -> tuple[list[asyncio
     tasks += tatum_tasks
     if listener is not None and keeper is not None:
         listener.add_event_listener(keeper.wake)  # orders made on another instance
+    if listener is not None:  # checkout pages follow changes another instance commits
+        listener.add_event_listener(container.checkout_streams.wake)
     scheduled = container.jobs = schedule_jobs(container, Jobs(), keeper)
     scheduled.start()
     return tasks, scheduled

@@ -29,9 +29,13 @@ def make_container(make_database_url: DbFactory) -> Iterator[ContainerFactory]:
     built: list[Container] = []
 
     def make(
-        *, clock: ManualClock | None = None, extra: str = "", url: str | None = None
+        *,
+        clock: ManualClock | None = None,
+        extra: str = "",
+        url: str | None = None,
+        api: str = "",
     ) -> Container:
-        config = parse_config(config_yaml(url or make_database_url(), extra=extra))
+        config = parse_config(config_yaml(url or make_database_url(), extra=extra, api=api))
         container = build(config, clock=clock or ManualClock())
         upgrade(container.db.engine)
         built.append(container)

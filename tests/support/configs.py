@@ -5,10 +5,14 @@ from __future__ import annotations
 from tests.support.keys import BTC_ZPUB, ETH_XPUB, LTC_ZPUB, USDC_CONTRACT
 
 
-def config_yaml(database_url: str, *, listen: str = "127.0.0.1:0", extra: str = "") -> str:
+def config_yaml(
+    database_url: str, *, listen: str = "127.0.0.1:0", extra: str = "", api: str = ""
+) -> str:
+    """``api``: more keys of ``api:`` (flow style, e.g. ``trusted_proxies: [10.0.0.0/8]``)."""
+    more = f", {api}" if api else ""
     return f"""
 database_url: {database_url}
-api: {{listen: "{listen}"}}
+api: {{listen: "{listen}"{more}}}
 orders: {{expires_in: 15m, late_window: 24h, underpaid_tolerance_percent: 0}}
 chains:
   btc:
