@@ -455,3 +455,32 @@ def test_a_multi_option_order_offers_each_coin(shop: Shop, context: BrowserConte
         assert page.locator("#address").inner_text().strip() == chosen["address"]
         assert qr_on_screen(page) == [chosen["payment_uri"]]
         screenshot(page, f"multi-option-{chosen['asset']}")
+
+
+def test_overpaid_page_says_more_was_sent(shop: Shop, context: BrowserContext) -> None:
+    order = shop.order("0.001", confirmations=1)
+    page = open_checkout(context, order["checkout_url"])
+    expect_status(page, "waiting")
+    before = shop.eth.balance(order["address"])
+    shop.pay(order["address"], order["amount_base"] + wei("0.0005"))
+    expect_status(page, "overpaid")
+    expect(heading(page)).to_have_text(catalogue("en")["status.overpaid"])
+    expect(page.locator("#wallet")).to_be_hidden()  # nothing more to send
+    screenshot(page, "overpaid")
+    view = shop.view(order)
+    assert (view["status"], view["exception"]) == ("paid", "overpaid")
+    assert shop.eth.balance(order["address"]) - before == wei("0.0015")
+
+
+def test_on_a_phone_nothing_scrolls_sideways(shop: Shop, browser: Browser) -> None:
+    order = shop.order("0.0123")
+    phone = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+    try:
+        page = open_checkout(phone, order["checkout_url"])
+        expect_status(page, "waiting")
+        wide = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert wide <= 0, f"{wide}px wider than the phone's screen"
+        assert page.locator("#address").is_visible()
+        assert decode_qr(screenshot(page, "phone")) == [order["payment_uri"]]
+    finally:
+        phone.close()
