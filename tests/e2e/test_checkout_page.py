@@ -484,3 +484,26 @@ def test_on_a_phone_nothing_scrolls_sideways(shop: Shop, browser: Browser) -> No
         assert decode_qr(screenshot(page, "phone")) == [order["payment_uri"]]
     finally:
         phone.close()
+
+
+def test_keyboard_reaches_the_copy_buttons_and_the_wallet_link(
+    shop: Shop, browser: Browser
+) -> None:
+    order = shop.order("0.0123")
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    try:
+        page = open_checkout(context, order["checkout_url"])
+        expect_status(page, "waiting")
+        reached: list[str] = []
+        for _ in range(20):
+            page.keyboard.press("Tab")
+            reached.append(str(page.evaluate("document.activeElement.id")))
+            if reached[-1] == "copy-address":
+                page.keyboard.press("Enter")
+                expect(page.locator("#copy-address")).to_have_text(catalogue("en")["copy.done"])
+                assert page.evaluate("navigator.clipboard.readText()") == order["address"]
+            if reached[-1] == "wallet":
+                break
+        assert [i for i in reached if i] == ["copy-amount", "copy-address", "wallet"], reached
+    finally:
+        context.close()
