@@ -12,6 +12,7 @@ ignored: the peer is the client.
 from __future__ import annotations
 
 import ipaddress
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -91,4 +92,4 @@ class Allowance:
 
     def retry_after(self, key: str) -> int:
         tokens, _ = self._buckets.get(key, (self.capacity, 0.0))
-        return max(1, int((1.0 - tokens) / self.rate) + 1)
+        return max(1, math.ceil((1.0 - tokens) / self.rate))

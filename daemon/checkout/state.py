@@ -24,6 +24,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
+from daemon.domain.pricing import rest_due
 from daemon.domain.states import OrderException, OrderStatus
 from daemon.services.order_records import OrderRecord, TransferRecord
 from daemon.services.registry import ChainRegistry
@@ -161,7 +162,7 @@ def _options(
         got = sum(counting.counted(r).amount for r in live) if underpaid else 0
         left = max(counting.unit - got, 0)  # in the common unit of the options' dues
         for o in order.options:
-            send = -(-left * o.amount_base // counting.unit)  # rounded up
+            send = rest_due(left, o.amount_base, counting.unit)
             chosen.append((o.chain, o.asset, o.decimals, o.amount_base, o.rate, send))
         address = {a.chain: a.address for a in order.addresses}
     found: list[PayOption] = []

@@ -72,6 +72,12 @@ def in_common_unit(amount: int, due: int, unit: int) -> int:
     return amount * (unit // due)
 
 
+def rest_due(left: int, due: int, unit: int) -> int:
+    """What is still due, ``left`` parts of ``unit``, in an option due ``due``: the
+    fewest base units that make up at least that many parts (rounded up)."""
+    return -(-left * due // unit)
+
+
 def value_minor(parts: int, unit: int, price_minor: int) -> int:
     """``parts`` of ``unit`` as minor units of the price, rounded down."""
     return parts * price_minor // unit

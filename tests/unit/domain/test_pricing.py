@@ -17,6 +17,7 @@ from daemon.domain.pricing import (
     format_price,
     in_common_unit,
     parse_price,
+    rest_due,
     value_minor,
     worth_minor,
 )
@@ -62,6 +63,27 @@ def test_shares_add_up_exactly(options: list[tuple[int, int]], price: int) -> No
     exact = sum(Fraction(paid, due) for due, paid in options) * price
     assert value_minor(parts, unit, price) == int(exact)  # rounded down, never up
     assert Fraction(parts, unit) == sum(Fraction(paid, due) for due, paid in options)
+
+
+@given(
+    st.lists(st.integers(1, 10**20), min_size=1, max_size=5),
+    st.lists(st.tuples(st.integers(0, 4), st.integers(0, 10**20)), max_size=4),
+    st.data(),
+)
+def test_the_rest_in_any_option_completes_the_order_and_not_one_unit_less(
+    dues: list[int], paid: list[tuple[int, int]], data: st.DataObject
+) -> None:
+    """An underpaid multi-option order's page asks for the rest in whichever option the
+    customer picks: paying it there makes the order whole; a base unit less does not."""
+    unit = common_unit(dues)
+    got = sum(in_common_unit(amount, dues[i % len(dues)], unit) for i, amount in paid)
+    left = max(unit - got, 0)
+    for due in dues:
+        rest = rest_due(left, due, unit)
+        assert got + in_common_unit(rest, due, unit) >= unit
+        if rest > 0:
+            assert got + in_common_unit(rest - 1, due, unit) < unit
+        assert rest <= due  # never more than the option's whole amount
 
 
 def test_prices_follow_the_currency_minor_unit() -> None:
