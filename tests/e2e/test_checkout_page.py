@@ -2,195 +2,57 @@
 `paywatch run` watching a real anvil: what the page asks for is what the API's order asks
 for and what the chain then holds, the QR code read back from a screenshot is the order's
 payment URI, a real payment turns the page seen then paid in place (Server-Sent Events,
-no reload), to the store's page if the order names one; expiry, a short payment with its
-own QR code for the rest, German and Arabic (right to left), no request to another host,
-axe-core finds nothing serious light or dark, and it works without JavaScript.
+no reload) with no request to another host, then to the store's page if the order names
+one; expiry, a short payment with its own QR code for the rest, an overpayment, a wrong
+token, a two-coin order. Languages, accessibility, no JavaScript and phones:
+test_checkout_access.py.
 
 Each state's screenshot is left in test-artifacts/checkout/ for a person to look at.
 """
 
 from __future__ import annotations
 
-import functools
-import itertools
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
-from decimal import Decimal
-from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-from babel.messages.pofile import read_po
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, expect
+from playwright.sync_api import BrowserContext, expect
 
-from tests.e2e.conftest import Installation, wait_for
-from tests.support.anvil import ACCOUNTS, Anvil, anvil_available, anvil_node, load_artifact
+from tests.e2e import checkout_shop
+from tests.e2e.checkout_shop import (
+    CONFIRMATIONS,
+    PARSED_STYLE,
+    WAIT_MS,
+    Shop,
+    catalogue,
+    csp_refusals,
+    expect_status,
+    heading,
+    open_checkout,
+    qr_on_screen,
+    uri_parts,
+    wei,
+)
+from tests.support.anvil import anvil_available
 from tests.support.browser import (
     RequestLog,
-    axe_violations,
-    chromium,
     chromium_available,
     decode_qr,
-    describe,
-    scan_context,
     screenshot,
     static_site,
 )
-from tests.support.keys import ETH_XPUB
-from tests.support.postgres import free_port
 
 pytestmark = [
     pytest.mark.skipif(not anvil_available(), reason="anvil missing: ./dev setup"),
     pytest.mark.skipif(not chromium_available(), reason="chromium missing: ./dev setup"),
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
-MESSAGES = ROOT / "daemon" / "checkout" / "messages"
-CONFIRMATIONS = 3  # more than one, so the page shows "seen" between sent and paid
-WAIT_MS = 30_000  # for the page to follow the chain (the watcher polls every second)
-EIP681 = re.compile(r"ethereum:(0x[0-9a-fA-F]{40})@31337\?value=(\d+)")
-WEI = 10**18
-
-
-def config(db: Path, port: int, eth: Anvil, token: str) -> str:
-    return f"""
-database_url: sqlite:///{db}
-api: {{listen: "127.0.0.1:{port}"}}
-orders: {{expires_in: 15m, late_window: 24h, underpaid_tolerance_percent: 0}}
-rates: {{sources: [], fixed: {{"ETH/EUR": "2000", "USDC/EUR": "0.9"}}, currencies: [EUR]}}
-chains:
-  eth:
-    type: evm
-    chain_id: 31337
-    xpub: {ETH_XPUB}
-    confirmations: {CONFIRMATIONS}
-    start_height: 0
-    native: {{symbol: ETH, decimals: 18}}
-    tokens: {{USDC: {{contract: "{token}", decimals: 6}}}}
-    backend: {{kind: rpc, urls: ["{eth.url}"], ws_url: "{eth.ws_url}", poll_interval: 1s}}
-"""
-
-
-@functools.cache
-def catalogue(lang: str) -> dict[str, str]:
-    """The page's messages in ``lang``, read from the repo's .po file (not from paywatch)."""
-    with (MESSAGES / f"{lang}.po").open("rb") as po:
-        return {str(m.id): str(m.string) for m in read_po(po) if m.id}
-
-
-def wei(amount: str) -> int:
-    """A canonical decimal ETH amount as the page shows it, in wei (exact, no floats)."""
-    value = Decimal(amount) * WEI
-    assert value == int(value), amount
-    return int(value)
-
-
-def uri_parts(uri: str) -> tuple[str, int]:
-    """(address, wei) of an EIP-681 native-coin URI on the test chain."""
-    found = EIP681.fullmatch(uri)
-    assert found is not None, uri
-    return found.group(1), int(found.group(2))
-
-
-@dataclass
-class Shop:
-    """`paywatch run` on anvil, and the merchant's API client."""
-
-    inst: Installation
-    api: httpx.Client
-    eth: Anvil
-    names: Iterator[int]
-
-    def order(self, amount: str, **extra: Any) -> Any:
-        body = {
-            "order_id": f"page-{next(self.names)}",
-            "chain": "eth",
-            "asset": "ETH",
-            "amount": amount,
-            **extra,
-        }
-        answer = self.api.post("/v1/orders", json=body)
-        assert answer.status_code == 201, answer.text
-        made = answer.json()
-        assert made["checkout_url"].startswith(f"{self.inst.base_url}/pay/"), made
-        return made
-
-    def view(self, order: Any) -> Any:
-        return self.api.get(f"/v1/orders/{order['id']}").json()
-
-    def pay(self, address: str, value: int) -> str:
-        """Send ``value`` wei from an anvil dev account (automine: one confirmation)."""
-        return self.eth.send(address, value, sender=ACCOUNTS[2])
-
-
-@pytest.fixture(scope="module")
-def eth() -> Iterator[Anvil]:
-    with anvil_node() as node:
-        yield node
-
-
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory, eth: Anvil) -> Iterator[Shop]:
-    workdir = tmp_path_factory.mktemp("checkout")
-    inst = Installation(workdir, free_port())
-    token = eth.deploy(load_artifact("TestToken"))
-    inst.config.write_text(config(workdir / "paywatch.db", inst.port, eth, token))
-    try:
-        with inst.running() as api:
-            yield Shop(inst, api, eth, itertools.count(1))
-    finally:
-        inst.stop_all()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    made = browser.new_context()
-    yield made
-    made.close()
-
-
-def open_checkout(context: BrowserContext, url: str) -> Page:
-    page = context.new_page()
-    answer = page.goto(url)
-    assert answer is not None
-    assert answer.status == 200, answer.text()
-    return page
-
-
-def expect_status(page: Page, status: str) -> None:
-    expect(page.locator("html")).to_have_attribute("data-status", status, timeout=WAIT_MS)
-
-
-PARSED_STYLE = "Applying inline style violates the following Content Security Policy"
-
-
-def csp_refusals(context: BrowserContext) -> list[str]:
-    """What the browser's CSP refuses on the context's pages from now on (a live list)."""
-    refused: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error" and "Content Security Policy" in message.text:
-            refused.append(message.text)
-
-    context.on("console", on_console)
-    return refused
-
-
-def heading(page: Page) -> Locator:
-    """The state's heading inside ``#status`` (which also holds ``#detail``)."""
-    return page.locator("#status h1")
-
-
-def qr_on_screen(page: Page) -> list[str]:
-    return decode_qr(page.locator("#qr").screenshot())
+# The shared fixtures, by the names the tests ask for.
+eth, shop, browser, context = (
+    checkout_shop.eth,
+    checkout_shop.shop,
+    checkout_shop.browser,
+    checkout_shop.context,
+)
 
 
 def test_waiting_page_asks_for_the_orders_amount_at_its_address(
@@ -337,81 +199,6 @@ def test_short_payment_shows_what_is_still_due_with_its_own_qr_code(
     assert shop.eth.balance(address) - before == due
 
 
-def test_german_and_arabic(shop: Shop, browser: Browser) -> None:
-    order = shop.order("0.005")
-    context = browser.new_context()
-    try:
-        german = open_checkout(context, order["checkout_url"] + "?lang=de")
-        assert german.locator("html").get_attribute("lang") == "de"
-        assert german.locator("html").get_attribute("dir") == "ltr"
-        expect(heading(german)).to_have_text(catalogue("de")["status.waiting"])
-        assert catalogue("de")["status.waiting"] != catalogue("en")["status.waiting"]
-        assert german.locator("#amount").inner_text().strip() == "0.005"
-        screenshot(german, "de")
-        arabic = open_checkout(context, order["checkout_url"] + "?lang=ar")
-        assert arabic.locator("html").get_attribute("lang") == "ar"
-        assert arabic.locator("html").get_attribute("dir") == "rtl"
-        expect(heading(arabic)).to_have_text(catalogue("ar")["status.waiting"])
-        assert arabic.locator("#amount").inner_text().strip() == "0.005"  # never localized
-        assert arabic.locator("#address").inner_text().strip() == order["address"]
-        assert qr_on_screen(arabic) == [order["payment_uri"]]
-        screenshot(arabic, "ar")
-    finally:
-        context.close()
-    accepting = browser.new_context(locale="de-DE")  # Accept-Language: de-DE
-    try:
-        page = open_checkout(accepting, order["checkout_url"])
-        assert page.locator("html").get_attribute("lang") == "de"
-        expect(heading(page)).to_have_text(catalogue("de")["status.waiting"])
-    finally:
-        accepting.close()
-
-
-def test_axe_finds_nothing_serious_waiting_or_paid_light_or_dark(
-    shop: Shop, browser: Browser
-) -> None:
-    order = shop.order("0.003", confirmations=1)
-    pages: dict[str, Page] = {}
-    contexts = [scan_context(browser, color_scheme=scheme) for scheme in ("light", "dark")]
-    try:
-        for scheme, context in zip(("light", "dark"), contexts, strict=True):
-            pages[scheme] = open_checkout(context, order["checkout_url"])
-            expect_status(pages[scheme], "waiting")
-            found = axe_violations(pages[scheme])
-            assert found == [], f"waiting, {scheme}:\n{describe(found)}"
-        screenshot(pages["dark"], "dark")
-        shop.pay(order["address"], order["amount_base"])
-        for scheme, page in pages.items():
-            expect_status(page, "paid")
-            found = axe_violations(page)
-            assert found == [], f"paid, {scheme}:\n{describe(found)}"
-        screenshot(pages["dark"], "dark-paid")
-    finally:
-        for context in contexts:
-            context.close()
-
-
-def test_without_javascript_the_page_still_works(shop: Shop, browser: Browser) -> None:
-    order = shop.order("0.004", confirmations=1)
-    context = browser.new_context(java_script_enabled=False)
-    try:
-        page = open_checkout(context, order["checkout_url"])
-        assert page.locator("html").get_attribute("data-status") == "waiting"
-        assert page.locator('meta[http-equiv="refresh" i]').count() == 1
-        assert page.locator("#amount").inner_text().strip() == order["amount"]
-        assert page.locator("#address").inner_text().strip() == order["address"]
-        assert page.locator("#wallet").get_attribute("href") == order["payment_uri"]
-        assert decode_qr(screenshot(page, "nojs-waiting")) == [order["payment_uri"]]
-        shop.pay(order["address"], order["amount_base"])
-        assert wait_for(shop.api, order["id"], "paid")["status"] == "paid"
-        page.reload()
-        assert page.locator("html").get_attribute("data-status") == "paid"
-        assert heading(page).inner_text().strip() == catalogue("en")["status.paid"]
-        screenshot(page, "nojs-paid")
-    finally:
-        context.close()
-
-
 def test_a_wrong_token_is_a_plain_not_found(shop: Shop, context: BrowserContext) -> None:
     order = shop.order("0.001")
     token = order["checkout_url"].rsplit("/", 1)[1]
@@ -470,40 +257,3 @@ def test_overpaid_page_says_more_was_sent(shop: Shop, context: BrowserContext) -
     view = shop.view(order)
     assert (view["status"], view["exception"]) == ("paid", "overpaid")
     assert shop.eth.balance(order["address"]) - before == wei("0.0015")
-
-
-def test_on_a_phone_nothing_scrolls_sideways(shop: Shop, browser: Browser) -> None:
-    order = shop.order("0.0123")
-    phone = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
-    try:
-        page = open_checkout(phone, order["checkout_url"])
-        expect_status(page, "waiting")
-        wide = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert wide <= 0, f"{wide}px wider than the phone's screen"
-        assert page.locator("#address").is_visible()
-        assert decode_qr(screenshot(page, "phone")) == [order["payment_uri"]]
-    finally:
-        phone.close()
-
-
-def test_keyboard_reaches_the_copy_buttons_and_the_wallet_link(
-    shop: Shop, browser: Browser
-) -> None:
-    order = shop.order("0.0123")
-    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
-    try:
-        page = open_checkout(context, order["checkout_url"])
-        expect_status(page, "waiting")
-        reached: list[str] = []
-        for _ in range(20):
-            page.keyboard.press("Tab")
-            reached.append(str(page.evaluate("document.activeElement.id")))
-            if reached[-1] == "copy-address":
-                page.keyboard.press("Enter")
-                expect(page.locator("#copy-address")).to_have_text(catalogue("en")["copy.done"])
-                assert page.evaluate("navigator.clipboard.readText()") == order["address"]
-            if reached[-1] == "wallet":
-                break
-        assert [i for i in reached if i] == ["copy-amount", "copy-address", "wallet"], reached
-    finally:
-        context.close()
