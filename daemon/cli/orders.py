@@ -125,7 +125,7 @@ def _where(view: Order) -> list[tuple[str, object]]:
             at = "" if rate is None else f" at {rate['value']} {rate['currency']}"
             where = o["address"] or "no address yet (picked by the customer)"
             lines.append((f"option {o['chain']}", f"{o['amount']} {o['asset']}{at} to {where}"))
-    return lines
+    return [*lines, ("checkout_url", view["checkout_url"])]
 
 
 @click.group()
@@ -145,6 +145,7 @@ def order() -> None:
 @click.option("--expires-in", default=None, help="e.g. 15m, 2h [default: orders.expires_in]")
 @click.option("--confirmations", default=None, help='A depth, or "finalized" (EVM)')
 @click.option("--callback-url", default=None, help="Webhook URL for this order")
+@click.option("--redirect-url", default=None, help="Where the checkout page sends the paid")
 @click.option("--metadata", default=None, help="A JSON object stored with the order")
 @json_option
 @pass_ctx
@@ -159,10 +160,11 @@ def order_create(
     expires_in: str | None,
     confirmations: str | None,
     callback_url: str | None,
+    redirect_url: str | None,
     metadata: str | None,
     as_json: bool,
 ) -> None:
-    """Create an order and print its payment address."""
+    """Create an order and print its payment address and checkout page."""
     try:
         expires = parse_duration(expires_in) if expires_in is not None else None
     except ValueError as exc:
@@ -201,6 +203,7 @@ def order_create(
         expires_in=expires,
         confirmations=depth,
         callback_url=callback_url,
+        redirect_url=redirect_url,
         metadata=meta,
     )
     ensure_migrated(ctx)

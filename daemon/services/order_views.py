@@ -19,14 +19,14 @@ class OrderViews:
     def __init__(self, registry: ChainRegistry, public_url: str) -> None:
         self.registry = registry
         self.checkout_base = f"{public_url}/pay/"
+        # An order's URI never changes, and each change to an order renders it again
+        # (EIP-55 checksums cost a Keccak hash): remember the recent ones.
+        self._uris: dict[tuple[int, str, str], str | None] = {}
 
     def served_at(self, base_url: str) -> None:
         """Checkout URLs under ``base_url`` (the address the API bound, when
         ``api.public_url`` is not set: a listen port of 0 is known only then)."""
         self.checkout_base = f"{base_url}/pay/"
-        # An order's URI never changes, and each change to an order renders it again
-        # (EIP-55 checksums cost a Keccak hash): remember the recent ones.
-        self._uris: dict[tuple[int, str, str], str | None] = {}
 
     def _uri(
         self, seq: int, chain_name: str, symbol: str, address: str | None, amount_base: int

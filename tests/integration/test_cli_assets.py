@@ -32,3 +32,28 @@ def test_order_create_ignores_the_case_of_the_asset(tmp_path: Path) -> None:
     assert created["amount_base"] == 12_500_000
     shown = json.loads(paywatch("order", "show", created["id"], "--json"))
     assert shown["asset"] == "USDC"
+
+
+def test_order_create_takes_a_redirect_url_and_shows_the_checkout_page(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    text = config_yaml(f"sqlite:///{tmp_path / 'paywatch.db'}")
+    config.write_text(text.replace('api: {listen: "127.0.0.1:0"}', PUBLIC))
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--config", str(config), "db", "upgrade"]).exit_code == 0
+    made = runner.invoke(
+        cli,
+        ["--config", str(config), "order", "create", "--order-id", "R-1", "--chain", "btc"]
+        + ["--asset", "BTC", "--amount", "0.01", "--redirect-url", "https://shop.example/r"],
+    )
+    assert made.exit_code == 0, made.output
+    assert "https://pay.example.com/pay/" in made.stdout
+    refused = runner.invoke(
+        cli,
+        ["--config", str(config), "order", "create", "--order-id", "R-2", "--chain", "btc"]
+        + ["--asset", "BTC", "--amount", "0.01", "--redirect-url", "ftp://x"],
+    )
+    assert refused.exit_code != 0
+    assert "redirect_url" in refused.output
+
+
+PUBLIC = 'api: {listen: "127.0.0.1:0", public_url: "https://pay.example.com/"}'
