@@ -40,6 +40,10 @@ ROOT = Path(__file__).resolve().parents[2]
             "bench/web3_side_by_side.py",
             ["blocks/s", "eth-abi", "eth-utils", "PublicKey.add", "newHeads", "same results"],
         ),
+        (
+            "bench/checkout.py",
+            ["largest page", "Server-Timing", "next event: p50", "end: 50 of 50", "RSS", "machine"],
+        ),
     ],
 )
 def test_benchmark_runs(script: str, figures: list[str], tmp_path: Path) -> None:
