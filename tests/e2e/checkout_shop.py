@@ -154,9 +154,6 @@ def expect_status(page: Page, status: str) -> None:
     expect(page.locator("html")).to_have_attribute("data-status", status, timeout=WAIT_MS)
 
 
-PARSED_STYLE = "Applying inline style violates the following Content Security Policy"
-
-
 def csp_refusals(context: BrowserContext) -> list[str]:
     """What the browser's CSP refuses on the context's pages from now on (a live list)."""
     refused: list[str] = []

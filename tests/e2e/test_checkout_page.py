@@ -20,7 +20,6 @@ from playwright.sync_api import BrowserContext, expect
 from tests.e2e import checkout_shop
 from tests.e2e.checkout_shop import (
     CONFIRMATIONS,
-    PARSED_STYLE,
     WAIT_MS,
     Shop,
     catalogue,
@@ -121,16 +120,9 @@ def test_a_payment_turns_the_page_seen_then_paid_in_place(
     log.assert_only(shop.inst.base_url)
     # Nothing the page needs was refused (its script, its SSE and fetches, its images).
     # The style its live update trips over is left to the next test.
-    assert [text for text in refused if not text.startswith(PARSED_STYLE)] == [], refused
+    assert refused == [], refused
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="page.js parses each fetched page with DOMParser; the parsed document inherits "
-    "the page's CSP and its <style> carries the new response's nonce, so every live update "
-    "logs a refused inline style (and would send a CSP report); drop this mark once fixed",
-)
 def test_live_updates_break_no_csp_rule(shop: Shop, context: BrowserContext) -> None:
     order = shop.order("0.0011", confirmations=1)
     refused = csp_refusals(context)

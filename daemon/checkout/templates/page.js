@@ -42,6 +42,8 @@
       return r.ok ? r.text() : null;
     }).then(function (html) {
       if (!html) return;
+      // Only the markup is wanted: its style and script carry another response's nonce.
+      html = html.replace(/<(style|script)\b[\s\S]*?<\/\1>/g, "");
       var fresh = new DOMParser().parseFromString(html, "text/html");
       var top = fresh.documentElement;
       document.getElementById("status").innerHTML = fresh.getElementById("status").innerHTML;
