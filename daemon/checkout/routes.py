@@ -128,18 +128,22 @@ class CheckoutRoutes:
             return self._missing(request)
         order, state = found
         try:
-            queue = self.streams.open(order.seq)
+            self.streams.admit(order.seq)
         except TooManyRequests as exc:
             return _refusal(exc)
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
         return StreamingResponse(
-            self._stream(order.seq, state, queue), headers=headers, media_type="text/event-stream"
+            self._stream(order.seq, state), headers=headers, media_type="text/event-stream"
         )
 
-    async def _stream(
-        self, seq: int, state: CheckoutState, queue: asyncio.Queue[str | None]
-    ) -> AsyncIterator[str]:
+    async def _stream(self, seq: int, state: CheckoutState) -> AsyncIterator[str]:
+        # Opened here, not before the response: a client gone before its first byte
+        # never starts this generator, and a stream opened outside it would never close.
         ends, last = time.monotonic() + STREAM_SECONDS, state.digest
+        try:
+            queue = self.streams.open(seq)
+        except TooManyRequests:  # taken meanwhile by another stream: the page polls
+            return
         try:
             yield f"retry: 3000\nevent: state\ndata: {_state_json(state.status, last)}\n\n"
             while time.monotonic() < ends:

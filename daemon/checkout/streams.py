@@ -52,17 +52,21 @@ class Streams:
         self._closed = False
         self.open_count = 0
 
-    def open(self, order_seq: int) -> Queue:
-        """A queue of the order's digests (its current one first, within a round)."""
+    def admit(self, order_seq: int) -> None:
+        """Raise 429 ``too_many_streams`` if a stream of the order could not open now."""
         if self._closed:
             raise _too_many("the server is shutting down")
         if self.open_count >= self.total:
             raise _too_many("too many open event streams")
-        queues = self._queues.setdefault(order_seq, set())
-        if len(queues) >= self.per_order:
+        if len(self._queues.get(order_seq, ())) >= self.per_order:
             raise _too_many("too many open event streams for this order")
+
+    def open(self, order_seq: int) -> Queue:
+        """A queue of the order's digests (its current one first, within a round). The
+        caller must :meth:`release` it: open it where its ``finally`` is sure to run."""
+        self.admit(order_seq)
         queue: Queue = asyncio.Queue()
-        queues.add(queue)
+        self._queues.setdefault(order_seq, set()).add(queue)
         self.open_count += 1
         self._fresh.add(order_seq)
         self._digests.pop(order_seq, None)  # the new stream gets the digest as it is

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -261,3 +262,28 @@ def test_a_lazy_option_is_picked_by_the_form(make_container: ContainerFactory) -
         shown = httpx.get(api.base_url + path_of(order), params={"option": "eth:USDC"}).text
         assert f'<code id="address" dir="ltr">{address}</code>' in shown
         assert f'<span id="amount">{after["options"][1]["amount"]}</span>' in shown
+
+
+def test_clients_that_leave_at_once_leave_no_stream_behind(
+    make_container: ContainerFactory,
+) -> None:
+    """Clients that ask for the stream and hang up before its first byte: every slot
+    comes back (a stream registered outside its generator would stay counted)."""
+    container = make_container(api="checkout_streams_per_order: 2")
+    with running_api(container) as api:
+        order = create(api, ORDER)
+        host, port = api.base_url.removeprefix("http://").split(":")
+        request = f"GET {path_of(order)}/events HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+        for _ in range(30):
+            with socket.create_connection((host, int(port))) as sock:
+                sock.sendall(request)
+        deadline = time.monotonic() + 20
+        while container.checkout_streams.open_count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert container.checkout_streams.open_count == 0
+        url = api.base_url + path_of(order) + "/events"
+        with (
+            httpx.stream("GET", url, timeout=30) as one,
+            httpx.stream("GET", url, timeout=30) as two,
+        ):
+            assert one.status_code == two.status_code == 200
