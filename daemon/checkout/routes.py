@@ -83,9 +83,15 @@ class CheckoutRoutes:
         if self.allowance.take(client):
             return None
         wait = self.allowance.retry_after(client)
-        return _refusal(
+        return self._refusal(
             TooManyRequests("rate_limited", f"too many requests; retry in {wait}s", wait)
         )
+
+    def _refusal(self, exc: TooManyRequests) -> Response:
+        self.streams.refused[exc.code] += 1
+        body = {"error": {"code": exc.code, "message": exc.message}}
+        headers = {"Retry-After": str(exc.retry_after)}
+        return Response(json_codec.dumps_bytes(body), 429, headers, "application/json")
 
     async def page(self, request: Request) -> Response:
         began = time.perf_counter()
@@ -130,7 +136,7 @@ class CheckoutRoutes:
         try:
             self.streams.admit(order.seq)
         except TooManyRequests as exc:
-            return _refusal(exc)
+            return self._refusal(exc)
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
         return StreamingResponse(
             self._stream(order.seq, state), headers=headers, media_type="text/event-stream"
@@ -184,12 +190,6 @@ class CheckoutRoutes:
         lang = self._messages(request).lang
         where = f"../{token}?option={quote(option, safe=':')}&lang={lang}"
         return Response(status_code=303, headers={"Location": where, "Cache-Control": "no-store"})
-
-
-def _refusal(exc: TooManyRequests) -> Response:
-    body = {"error": {"code": exc.code, "message": exc.message}}
-    headers = {"Retry-After": str(exc.retry_after)}
-    return Response(json_codec.dumps_bytes(body), 429, headers, "application/json")
 
 
 def _state_json(status: str | None, value: str) -> str:

@@ -19,6 +19,7 @@ order (429 ``too_many_streams``); :meth:`Streams.close` ends them all at shutdow
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import logging
 import time
@@ -35,6 +36,7 @@ from daemon.storage.tables import events, order_addresses, orders, transfers
 log = logging.getLogger("paywatch.checkout")
 
 CHUNK = 500  # orders per digest query
+REFUSALS = ("rate_limited", "too_many_streams")  # what the limits refuse, counted
 Queue = asyncio.Queue[str | None]  # a digest; None: the stream must end
 
 
@@ -51,6 +53,7 @@ class Streams:
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.open_count = 0
+        self.refused: collections.Counter[str] = collections.Counter()  # by REFUSALS
 
     def admit(self, order_seq: int) -> None:
         """Raise 429 ``too_many_streams`` if a stream of the order could not open now."""

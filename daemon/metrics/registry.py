@@ -17,9 +17,11 @@ from prometheus_client import (
 from prometheus_client.core import Metric
 from prometheus_client.exposition import choose_encoder
 
+from daemon.checkout.streams import Streams
 from daemon.cluster.leadership import Leadership
 from daemon.config.schema import Config
 from daemon.metrics.chains import ChainCollector, TransferMetrics, configured_assets
+from daemon.metrics.checkout import CheckoutCollector
 from daemon.metrics.cluster import LeaderCollector
 from daemon.metrics.jobs import JobCollector
 from daemon.metrics.rates import RateCollector
@@ -69,6 +71,7 @@ class Metrics:
         jobs: Callable[[], Jobs | None] = lambda: None,
         cluster: Callable[[], Leadership | None] = lambda: None,
         rates: Callable[[], RateBook | None] = lambda: None,
+        streams: Callable[[], Streams | None] = lambda: None,
         version: str | None = None,
     ) -> None:
         # No *_created series beside every counter and histogram: they double what is
@@ -88,6 +91,7 @@ class Metrics:
             | JobCollector
             | LeaderCollector
             | RateCollector
+            | CheckoutCollector
         ] = [
             ChainCollector(watchers, clock),
             self.stored,
@@ -95,6 +99,7 @@ class Metrics:
             JobCollector(jobs),
             LeaderCollector(cluster, watched_chains(config)),
             RateCollector(rates),
+            CheckoutCollector(streams),
         ]
         for collector in collectors:
             registry.register(collector)

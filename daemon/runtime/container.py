@@ -125,6 +125,7 @@ class Container:
                 jobs=lambda: self.jobs,
                 cluster=lambda: self.cluster,
                 rates=lambda: self.rates,
+                streams=lambda: self._streams,
             )
         return self._metrics
 

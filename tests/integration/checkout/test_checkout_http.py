@@ -4,6 +4,7 @@ limits, forwarded headers, and the lazy pick form."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import socket
@@ -287,3 +288,19 @@ def test_clients_that_leave_at_once_leave_no_stream_behind(
             httpx.stream("GET", url, timeout=30) as two,
         ):
             assert one.status_code == two.status_code == 200
+
+
+def test_open_streams_and_refusals_are_in_the_metrics(make_container: ContainerFactory) -> None:
+    container = make_container(api="checkout_streams_per_order: 1")
+    assert container.metrics is not None
+    with running_api(container) as api:
+        order = create(api, ORDER)
+        url = api.base_url + path_of(order) + "/events"
+        with httpx.stream("GET", url, timeout=30) as one:
+            assert one.status_code == 200
+            assert httpx.get(url, timeout=10).status_code == 429
+            text, _ = asyncio.run(container.metrics.render(None))
+    lines = text.decode().splitlines()
+    assert "paywatch_checkout_streams 1.0" in lines
+    assert 'paywatch_checkout_refusals_total{reason="too_many_streams"} 1.0' in lines
+    assert 'paywatch_checkout_refusals_total{reason="rate_limited"} 0.0' in lines
