@@ -35,7 +35,7 @@ from daemon.storage.tables import events, order_addresses, orders, transfers
 
 log = logging.getLogger("paywatch.checkout")
 
-CHUNK = 500  # orders per digest query
+CHUNK = 250  # orders per digest query
 REFUSALS = ("rate_limited", "too_many_streams")  # what the limits refuse, counted
 Queue = asyncio.Queue[str | None]  # a digest; None: the stream must end
 
@@ -131,8 +131,12 @@ class Streams:
             )
             targets = (changed | self._fresh) & watched
         self._fresh.clear()
-        if targets:
-            self._publish(await self.db.run_read(functools.partial(digests, seqs=targets)))
+        # A read per chunk: on SQLite reads share the one database thread with writes,
+        # which then get in between (a commit waited for a whole look at 1,000 orders).
+        wanted = sorted(targets)
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            self._publish(await self.db.run_read(functools.partial(digests, seqs=chunk)))
         return last_event, full_at
 
     def _publish(self, found: dict[int, str]) -> None:
