@@ -50,7 +50,7 @@ class CheckoutRoutes:
         self.orders = container.orders
         self.registry = container.orders.registry
         self.catalogues = Catalogues.load()
-        self.pages = Pages(self.catalogues, {chain.name: chain.name for chain in self.registry})
+        self.pages = Pages(self.catalogues, {chain.name: chain.shown_as for chain in self.registry})
         self.clients = ClientAddresses(config.trusted_proxies)
         self.allowance = Allowance(config.checkout_streams_per_minute)
         self.streams = streams

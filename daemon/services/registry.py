@@ -37,6 +37,11 @@ class ChainInfo:
     # rather than a depth.
     finalizes: bool = False
     _assets: Mapping[str, Asset] = field(default_factory=dict)
+    title: str = ""  # the network as the checkout page names it ("Ethereum"); else the name
+
+    @property
+    def shown_as(self) -> str:
+        return self.title or self.name
 
     @property
     def assets(self) -> list[Asset]:

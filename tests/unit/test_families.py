@@ -55,3 +55,16 @@ def test_every_type_has_its_family() -> None:
         env={},
     )
     assert [family_of(c) for c in config.chains.values()] == list(FAMILIES)
+
+
+def test_each_chain_has_a_name_to_show_customers() -> None:
+    """The checkout page's "Network" line: a known network by its name, an unknown one
+    by the config's chain name."""
+    from daemon.services.registry import ChainRegistry
+    from tests.support.configs import config_yaml
+
+    config = parse_config(config_yaml("sqlite://"))
+    shown = {chain.name: chain.shown_as for chain in ChainRegistry.from_config(config)}
+    assert shown == {"btc": "Bitcoin", "ltc": "Litecoin", "eth": "Ethereum", "polygon": "Polygon"}
+    local = parse_config(config_yaml("sqlite://").replace("chain_id: 1\n", "chain_id: 31337\n"))
+    assert {c.name: c.shown_as for c in ChainRegistry.from_config(local)}["eth"] == "eth"

@@ -60,6 +60,8 @@ class BitcoinFamily:
             default_confirmations=config.confirmations,
             uri=lambda address, asset, amount: bip21_uri(scheme, address, amount),
             _assets={native.symbol: native},
+            title=config.type.title()
+            + ("" if config.network == "mainnet" else f" {config.network}"),
         )
 
     def assets(self, config: BitcoinChainConfig) -> list[str]:

@@ -71,6 +71,7 @@ class EvmFamily:
             uri=_payment_uri(config.chain_id),
             finalizes=True,
             _assets=assets,
+            title=evm_network(config.chain_id).title or "",
         )
 
     def assets(self, config: EvmChainConfig) -> list[str]:
