@@ -112,13 +112,18 @@ class CheckoutRoutes:
         headers["Server-Timing"] = f"app;dur={(time.perf_counter() - began) * 1000:.2f}"
         return Response(html, headers=headers, media_type="text/html")
 
-    async def status(self, request: Request) -> Response:
+    async def _admitted(self, request: Request) -> tuple[OrderRecord, CheckoutState] | Response:
+        """The order of a request the per-client limit lets through, or the refusal."""
         limited = self._limited(request)
         if limited is not None:
             return limited
         found = await self._state(request.path_params["token"])
-        if found is None:
-            return self._missing(request)
+        return self._missing(request) if found is None else found
+
+    async def status(self, request: Request) -> Response:
+        found = await self._admitted(request)
+        if isinstance(found, Response):
+            return found
         body = {"status": found[1].status, "digest": found[1].digest}
         return Response(
             json_codec.dumps_bytes(body), headers={"Cache-Control": "no-store"},
@@ -126,12 +131,9 @@ class CheckoutRoutes:
         )  # fmt: skip
 
     async def events(self, request: Request) -> Response:
-        limited = self._limited(request)
-        if limited is not None:
-            return limited
-        found = await self._state(request.path_params["token"])
-        if found is None:
-            return self._missing(request)
+        found = await self._admitted(request)
+        if isinstance(found, Response):
+            return found
         order, state = found
         try:
             self.streams.admit(order.seq)
@@ -167,13 +169,10 @@ class CheckoutRoutes:
             self.streams.release(seq, queue)
 
     async def pick(self, request: Request) -> Response:
-        limited = self._limited(request)
-        if limited is not None:
-            return limited
+        found = await self._admitted(request)
+        if isinstance(found, Response):
+            return found
         token = request.path_params["token"]
-        found = await self._state(token)
-        if found is None:
-            return self._missing(request)
         size = int(request.headers.get("content-length") or 0)
         form = (
             parse_qs((await request.body()).decode("utf-8", "replace"))

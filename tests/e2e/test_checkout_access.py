@@ -8,7 +8,6 @@ Each state's screenshot is left in test-artifacts/checkout/ for a person to look
 
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e import checkout_shop
@@ -21,20 +20,15 @@ from tests.e2e.checkout_shop import (
     qr_on_screen,
 )
 from tests.e2e.conftest import wait_for
-from tests.support.anvil import anvil_available
 from tests.support.browser import (
     axe_violations,
-    chromium_available,
     decode_qr,
     describe,
     scan_context,
     screenshot,
 )
 
-pytestmark = [
-    pytest.mark.skipif(not anvil_available(), reason="anvil missing: ./dev setup"),
-    pytest.mark.skipif(not chromium_available(), reason="chromium missing: ./dev setup"),
-]
+pytestmark = checkout_shop.MARKS
 
 # The shared fixtures, by the names the tests ask for.
 eth, shop, browser, context = (

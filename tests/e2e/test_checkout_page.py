@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import BrowserContext, expect
 
 from tests.e2e import checkout_shop
@@ -31,19 +30,14 @@ from tests.e2e.checkout_shop import (
     uri_parts,
     wei,
 )
-from tests.support.anvil import anvil_available
 from tests.support.browser import (
     RequestLog,
-    chromium_available,
     decode_qr,
     screenshot,
     static_site,
 )
 
-pytestmark = [
-    pytest.mark.skipif(not anvil_available(), reason="anvil missing: ./dev setup"),
-    pytest.mark.skipif(not chromium_available(), reason="chromium missing: ./dev setup"),
-]
+pytestmark = checkout_shop.MARKS
 
 # The shared fixtures, by the names the tests ask for.
 eth, shop, browser, context = (

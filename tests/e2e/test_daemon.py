@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -121,13 +123,11 @@ def processes_mentioning(text: str) -> list[str]:
     return found
 
 
-def test_a_demo_killed_outright_leaves_no_node_running(tmp_path: Path) -> None:
-    """SIGKILL gives the demo no chance to stop its nodes: they stop themselves, told by
-    the kernel that their parent died."""
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYWATCH_")}
-    env["TMPDIR"] = str(temp)
+@contextlib.contextmanager
+def demo_kept_running(
+    tmp_path: Path, until: str, env: dict[str, str]
+) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """`paywatch demo --keep-running`, once its output shows ``until``; killed after."""
     out = tmp_path / "demo.out"
     with out.open("wb") as sink:
         demo = subprocess.Popen(
@@ -135,10 +135,25 @@ def test_a_demo_killed_outright_leaves_no_node_running(tmp_path: Path) -> None:
         )
     try:
         deadline = time.monotonic() + 150
-        while "keeps running until Ctrl-C" not in out.read_text(errors="replace"):
+        while until not in out.read_text(errors="replace"):
             assert demo.poll() is None, out.read_text(errors="replace")
             assert time.monotonic() < deadline, out.read_text(errors="replace")
             time.sleep(0.2)
+        yield demo, out
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait(10)
+
+
+def test_a_demo_killed_outright_leaves_no_node_running(tmp_path: Path) -> None:
+    """SIGKILL gives the demo no chance to stop its nodes: they stop themselves, told by
+    the kernel that their parent died."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYWATCH_")}
+    env["TMPDIR"] = str(temp)
+    with demo_kept_running(tmp_path, "keeps running until Ctrl-C", env) as (demo, _):
         nodes = processes_mentioning(str(temp))
         assert any("anvil" in node for node in nodes), nodes
         demo.send_signal(signal.SIGKILL)
@@ -147,10 +162,6 @@ def test_a_demo_killed_outright_leaves_no_node_running(tmp_path: Path) -> None:
         while processes_mentioning(str(temp)) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert processes_mentioning(str(temp)) == []
-    finally:
-        if demo.poll() is None:
-            demo.kill()
-            demo.wait(10)
 
 
 @pytest.mark.skipif(not anvil_available(), reason="anvil missing: ./dev setup")
@@ -159,17 +170,7 @@ def test_the_demo_keeps_its_checkout_pages_up(tmp_path: Path) -> None:
     reachable: the paid orders' pages say paid, the order it leaves open says waiting;
     Ctrl-C then stops everything."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAYWATCH_")}
-    out = tmp_path / "demo.out"
-    with out.open("wb") as sink:
-        demo = subprocess.Popen(
-            [PAYWATCH, "demo", "--keep-running"], cwd=tmp_path, env=env, stdout=sink, stderr=sink
-        )
-    try:
-        deadline = time.monotonic() + 150
-        while "to pay from its checkout page" not in out.read_text(errors="replace"):
-            assert demo.poll() is None, out.read_text(errors="replace")
-            assert time.monotonic() < deadline, out.read_text(errors="replace")
-            time.sleep(0.2)
+    with demo_kept_running(tmp_path, "to pay from its checkout page", env) as (demo, out):
         time.sleep(0.5)  # the URL's line follows
         text = out.read_text(errors="replace")
         summary = text[text.index("Every order is paid") :]
@@ -185,7 +186,3 @@ def test_the_demo_keeps_its_checkout_pages_up(tmp_path: Path) -> None:
         assert 'data-status="waiting"' in page.text
         demo.send_signal(signal.SIGINT)
         assert demo.wait(30) == 0  # stopped as asked
-    finally:
-        if demo.poll() is None:
-            demo.kill()
-            demo.wait(10)
