@@ -26,6 +26,11 @@ PUBLIC = {
     ("GET", "/readyz"),  # readiness, likewise
     ("GET", "/openapi.json"),  # the API's description
     ("POST", "/v1/tatum/notifications"),  # Tatum's callbacks, HMAC-signed instead
+    # The checkout page: the unguessable token in its path is its key.
+    ("GET", "/pay/{token}"),
+    ("GET", "/pay/{token}/status"),
+    ("GET", "/pay/{token}/events"),
+    ("POST", "/pay/{token}/pick"),
 }
 UNKNOWN_KEY = "pw_key_0123456789abcdef_" + "A" * 43
 # Everything a handler could trip over if it looked before authenticating.
@@ -59,6 +64,7 @@ def keyed_routes(api: RunningApi) -> list[tuple[str, str]]:
         assert isinstance(route, Route), route
         path = re.sub(r"\{id\}", "ord_0000000000000000", route.path)
         path = re.sub(r"\{kind(:str)?\}", "svg", path)
+        path = re.sub(r"\{token\}", "A" * 43, path)
         assert "{" not in path, f"fill in the path parameters of {route.path}"
         for method in sorted((route.methods or set()) - {"HEAD"}):
             if (method, route.path) not in PUBLIC:
