@@ -122,3 +122,14 @@ def test_the_template_holds_no_words_of_its_own() -> None:
         text = re.sub(r"<style.*?</style>|<script.*?</script>", "", text, flags=re.S)
         text = re.sub(r"\{%.*?%\}|\{\{.*?\}\}|<[^>]*>", "", text, flags=re.S)
         assert not re.search(r"[^\W\d_]", text), (name, text.strip())
+
+
+def test_an_option_without_a_payment_uri_shows_no_qr_code() -> None:
+    """The order's chain was removed from the config since: address and amount still
+    show, no QR code or wallet link of nothing."""
+    gone = dataclasses.replace(ETH, uri=None)
+    html = render(state("waiting", (gone,)))
+    assert f'<code id="address" dir="ltr">{ADDRESS}</code>' in html
+    assert 'id="qr"' not in html
+    assert 'id="wallet"' not in html
+    assert "None" not in html
