@@ -133,3 +133,9 @@ def test_an_option_without_a_payment_uri_shows_no_qr_code() -> None:
     assert 'id="qr"' not in html
     assert 'id="wallet"' not in html
     assert "None" not in html
+
+
+def test_seen_with_nothing_left_to_confirm_shows_no_raw_placeholder() -> None:
+    html = render(dataclasses.replace(state("seen"), progress=None))
+    assert "{count}" not in html
+    assert '<p id="detail"></p>' in html
