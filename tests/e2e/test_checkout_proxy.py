@@ -189,6 +189,10 @@ def test_choosing_a_coin_posts_through_nginx_and_lands_under_the_prefix(
     expect(page.locator("#asset")).to_have_text("USDC")
     expect(page.locator("#qr")).to_have_attribute("data-uri", chosen["payment_uri"])
     screenshot(page, "proxy-chosen")
+    page.locator('a[hreflang="de"]').click()  # the language links are relative too
+    page.wait_for_url(f"{shop.public}/pay/{token}?lang=de&option=eth%3AUSDC")
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    expect(page.locator("#address")).to_have_text(chosen["address"])
     assert f"{shop.public}/pay/{token}/pick?lang=en" in log.urls, log.urls
     assert_all_under_prefix(log, shop)
 
