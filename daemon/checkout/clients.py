@@ -2,11 +2,12 @@
 ``api.trusted_proxies``) and a per-address allowance of new event streams and polls.
 
 Behind a reverse proxy every request comes from the proxy; the client is in the
-``X-Forwarded-For`` (or RFC 7239 ``Forwarded: for=``) header the proxy appends to.
-Anyone can write those headers, so they count only when the peer is a trusted proxy,
-and then the client is the right-most address in them that is not a trusted proxy
-itself (the left ones are whatever the client claimed). From anyone else they are
-ignored: the peer is the client.
+``X-Forwarded-For`` (or, with ``api.forwarded_header: forwarded``, the RFC 7239
+``Forwarded: for=``) header the proxy appends to. Only that one header is read: a proxy
+that writes one passes a client's own copy of the other through untouched. Anyone can
+write it, so it counts only when the peer is a trusted proxy, and then the client is
+the right-most address in it that is not a trusted proxy itself (the left ones are
+whatever the client claimed). From anyone else it is ignored: the peer is the client.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class ClientAddresses:
-    def __init__(self, trusted: Sequence[str]) -> None:
+    def __init__(self, trusted: Sequence[str], header: str = "x-forwarded-for") -> None:
         self.trusted: list[Network] = [ipaddress.ip_network(n, strict=False) for n in trusted]
+        self.header = header  # the one the proxies write: the other is the client's own
 
     def _is_trusted(self, address: str) -> bool:
         try:
@@ -37,9 +39,10 @@ class ClientAddresses:
         peer = request.client.host if request.client is not None else "unknown"
         if not self.trusted or not self._is_trusted(peer):
             return peer
-        hops = forwarded_for(request.headers.get("forwarded"))
-        if not hops:
-            hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",")]
+        if self.header == "forwarded":
+            hops = forwarded_for(request.headers.get("forwarded"))
+        else:
+            hops = [h.strip() for h in request.headers.get("x-forwarded-for", "")[:2048].split(",")]
         for hop in reversed([h for h in hops if h]):
             if not self._is_trusted(hop):
                 return hop

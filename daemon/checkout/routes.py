@@ -51,7 +51,7 @@ class CheckoutRoutes:
         self.registry = container.orders.registry
         self.catalogues = Catalogues.load()
         self.pages = Pages(self.catalogues, {chain.name: chain.shown_as for chain in self.registry})
-        self.clients = ClientAddresses(config.trusted_proxies)
+        self.clients = ClientAddresses(config.trusted_proxies, config.forwarded_header)
         self.allowance = Allowance(config.checkout_streams_per_minute)
         self.streams = streams
 

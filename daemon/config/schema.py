@@ -114,6 +114,9 @@ class ApiConfig(Section):
     trusted_proxies: list[Annotated[str, AfterValidator(_check_network)]] = Field(
         default_factory=list
     )
+    # The one header those proxies write (a client's own copy of the other would pass
+    # through them untouched): X-Forwarded-For, or RFC 7239 Forwarded.
+    forwarded_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"
     # The checkout page's live updates: open event streams in all, per order, and new
     # streams a client address may open a minute.
     checkout_streams: int = Field(default=5000, ge=1, le=100_000)

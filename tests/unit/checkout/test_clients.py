@@ -22,27 +22,45 @@ def request(peer: str, headers: dict[str, str]) -> Request:
         ("127.0.0.1", {"X-Forwarded-For": "1.2.3.4, 198.51.100.1"}, "198.51.100.1"),
         # A chain of trusted proxies is walked through.
         ("127.0.0.1", {"X-Forwarded-For": "198.51.100.1, 10.0.0.5"}, "198.51.100.1"),
+        # Only proxies and nothing else: the peer.
+        ("127.0.0.1", {"X-Forwarded-For": "10.0.0.5"}, "127.0.0.1"),
+        # The proxies write X-Forwarded-For: a Forwarded header is the client's own.
+        (
+            "127.0.0.1",
+            {"Forwarded": "for=192.0.2.61", "X-Forwarded-For": "192.0.2.62"},
+            "192.0.2.62",
+        ),
+        ("127.0.0.1", {"Forwarded": "for=192.0.2.61"}, "127.0.0.1"),
+        # From an untrusted peer the headers are ignored.
+        ("203.0.113.7", {"X-Forwarded-For": "198.51.100.1"}, "203.0.113.7"),
+    ],
+)
+def test_client_address(peer: str, headers: dict[str, str], client: str) -> None:
+    addresses = ClientAddresses(["127.0.0.1/32", "10.0.0.0/8"])
+    assert addresses.of(request(peer, headers)) == client
+
+
+@pytest.mark.parametrize(
+    ("peer", "headers", "client"),
+    [
         (
             "127.0.0.1",
             {"Forwarded": 'for=192.0.2.60;proto=https, for="[2001:db8::1]:80"'},
             "2001:db8::1",
         ),
         ("127.0.0.1", {"Forwarded": "for=192.0.2.60:8080"}, "192.0.2.60"),
-        # Forwarded wins over X-Forwarded-For when both are there.
+        # The proxies write Forwarded: an X-Forwarded-For header is the client's own.
         (
             "127.0.0.1",
             {"Forwarded": "for=192.0.2.61", "X-Forwarded-For": "192.0.2.62"},
             "192.0.2.61",
         ),
-        # Only proxies and nothing else: the peer.
-        ("127.0.0.1", {"X-Forwarded-For": "10.0.0.5"}, "127.0.0.1"),
-        # From an untrusted peer the headers are ignored.
-        ("203.0.113.7", {"X-Forwarded-For": "198.51.100.1"}, "203.0.113.7"),
+        ("127.0.0.1", {"X-Forwarded-For": "192.0.2.62"}, "127.0.0.1"),
         ("203.0.113.7", {"Forwarded": "for=198.51.100.1"}, "203.0.113.7"),
     ],
 )
-def test_client_address(peer: str, headers: dict[str, str], client: str) -> None:
-    addresses = ClientAddresses(["127.0.0.1/32", "10.0.0.0/8"])
+def test_client_address_from_forwarded(peer: str, headers: dict[str, str], client: str) -> None:
+    addresses = ClientAddresses(["127.0.0.1/32", "10.0.0.0/8"], "forwarded")
     assert addresses.of(request(peer, headers)) == client
 
 
