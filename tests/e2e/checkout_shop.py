@@ -46,12 +46,25 @@ EIP681 = re.compile(r"ethereum:(0x[0-9a-fA-F]{40})@31337\?value=(\d+)")
 WEI = 10**18
 
 
-def config(db: Path, port: int, eth: Anvil, token: str) -> str:
+def config(
+    db: Path,
+    port: int,
+    eth: Anvil,
+    token: str,
+    *,
+    api: str = "",
+    addresses: str = "eager",
+    usdc_eur: str = "0.9",
+) -> str:
+    """``paywatch run``'s config: ETH and the test token as USDC on anvil, fixed EUR rates
+    (``usdc_eur`` per USDC); ``api``: more keys of ``api:``."""
+    more = f", {api}" if api else ""
     return f"""
 database_url: sqlite:///{db}
-api: {{listen: "127.0.0.1:{port}"}}
-orders: {{expires_in: 15m, late_window: 24h, underpaid_tolerance_percent: 0}}
-rates: {{sources: [], fixed: {{"ETH/EUR": "2000", "USDC/EUR": "0.9"}}, currencies: [EUR]}}
+api: {{listen: "127.0.0.1:{port}"{more}}}
+orders:
+  {{expires_in: 15m, late_window: 24h, underpaid_tolerance_percent: 0, addresses: {addresses}}}
+rates: {{sources: [], fixed: {{"ETH/EUR": "2000", "USDC/EUR": "{usdc_eur}"}}, currencies: [EUR]}}
 chains:
   eth:
     type: evm

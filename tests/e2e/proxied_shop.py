@@ -15,34 +15,14 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.checkout_shop import CONFIRMATIONS
+from tests.e2e.checkout_shop import config
 from tests.e2e.conftest import Installation
 from tests.support.anvil import Anvil
 from tests.support.browser import RequestLog
-from tests.support.keys import ETH_XPUB
 from tests.support.nginx import Nginx, nginx
 from tests.support.postgres import free_port
 
 PREFIX = "/paywatch"
-
-
-def config(db: Path, port: int, eth: Anvil, token: str, api: str) -> str:
-    return f"""
-database_url: sqlite:///{db}
-api: {{listen: "127.0.0.1:{port}", {api}}}
-orders: {{expires_in: 15m, late_window: 24h, underpaid_tolerance_percent: 0, addresses: lazy}}
-rates: {{sources: [], currencies: [EUR], fixed: {{"ETH/EUR": "3000", "USDC/EUR": "0.92"}}}}
-chains:
-  eth:
-    type: evm
-    chain_id: 31337
-    xpub: {ETH_XPUB}
-    confirmations: {CONFIRMATIONS}
-    start_height: 0
-    native: {{symbol: ETH, decimals: 18}}
-    tokens: {{USDC: {{contract: "{token}", decimals: 6}}}}
-    backend: {{kind: rpc, urls: ["{eth.url}"], ws_url: "{eth.ws_url}", poll_interval: 1s}}
-"""
 
 
 @dataclass
@@ -77,7 +57,15 @@ def proxied(workdir: Path, eth: Anvil, usdc: str, api: str) -> Iterator[ProxiedS
     nginx_port = free_port()
     public = f"http://127.0.0.1:{nginx_port}{PREFIX}"
     inst.config.write_text(
-        config(workdir / "paywatch.db", inst.port, eth, usdc, f'public_url: "{public}", {api}')
+        config(
+            workdir / "paywatch.db",
+            inst.port,
+            eth,
+            usdc,
+            api=f'public_url: "{public}", {api}',
+            addresses="lazy",
+            usdc_eur="0.92",
+        )
     )
     upstream = f"127.0.0.1:{inst.port}"
     try:
