@@ -318,3 +318,37 @@ def test_open_streams_and_refusals_are_in_the_metrics(make_container: ContainerF
     assert "paywatch_checkout_streams 1.0" in lines
     assert 'paywatch_checkout_refusals_total{reason="too_many_streams"} 1.0' in lines
     assert 'paywatch_checkout_refusals_total{reason="rate_limited"} 0.0' in lines
+
+
+@pytest.mark.parametrize("db_kind", ["postgresql"], indirect=True)
+def test_another_instances_commit_reaches_this_instances_stream(
+    make_container: ContainerFactory, make_database_url: Any
+) -> None:
+    """Two instances on one PostgreSQL: a page streaming from one sees the order
+    cancelled through the other, woken by NOTIFY (the periodic look set to a minute)."""
+    url = make_database_url()
+    here, there = make_container(url=url), make_container(url=url)
+    here.checkout_streams.poll = 60.0
+    with running_api(here) as a, running_api(there) as b:
+        order = create(a, ORDER)
+        got: list[tuple[float, str]] = []
+        with httpx.stream("GET", a.base_url + path_of(order) + "/events", timeout=30) as s:
+            reader = threading.Thread(target=read_events, args=(s.iter_lines(), got), daemon=True)
+            reader.start()
+            deadline = time.monotonic() + 10
+            while not got and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert got, "no first event"
+            time.sleep(0.3)  # the stream's first look is done
+            sent = time.monotonic()
+            cancelled = httpx.post(f"{b.base_url}/v1/orders/{order['id']}/cancel", headers=b.auth)
+            assert cancelled.status_code == 200
+            while len(got) < 2 and time.monotonic() < sent + 15:
+                time.sleep(0.01)
+            assert len(got) == 2, got
+        status = httpx.get(a.base_url + path_of(order) + "/status").json()
+        assert status["status"] == "cancelled"
+        assert got[1][1] == f'{{"digest":"{status["digest"]}"}}'
+        # NOTIFY brings it in milliseconds; without it, only this instance's own next
+        # commit (its heartbeat, seconds later) or the minute's look would.
+        assert got[1][0] - sent < 2.5
