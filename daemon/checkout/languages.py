@@ -18,6 +18,7 @@ from importlib.resources import files
 from typing import Literal
 
 from babel.messages.pofile import read_po
+from markupsafe import Markup, escape
 
 SOURCE = "en"
 RIGHT_TO_LEFT = frozenset({"ar", "fa", "he", "ur"})
@@ -39,6 +40,12 @@ class Messages:
     def __call__(self, key: str, **params: object) -> str:
         text = self.texts[key]
         return text.format(**params) if params else text
+
+    def isolated(self, key: str, **params: object) -> Markup:
+        """The message as HTML, each value escaped and isolated (``<bdi>``), so a Latin
+        order reference keeps its place in a right-to-left sentence and the reverse."""
+        values = {k: Markup("<bdi>{}</bdi>").format(v) for k, v in params.items()}
+        return Markup(escape(self.texts[key]).format(**values))  # noqa: S704 - escaped
 
 
 class Catalogues:

@@ -111,6 +111,12 @@ def test_markup_in_data_is_escaped() -> None:
     html = render(evil)
     assert "<script>x" not in html
     assert "&lt;script&gt;x&lt;/script&gt;" in html
+    assert '<p class="reference">Order <bdi>&lt;script&gt;x&lt;/script&gt;</bdi></p>' in html
+
+
+def test_the_order_reference_is_isolated_in_a_right_to_left_sentence() -> None:
+    html = render(state("waiting"), "ar")
+    assert "<bdi>A-1</bdi>" in html
 
 
 def test_the_template_holds_no_words_of_its_own() -> None:
