@@ -42,18 +42,23 @@ def test_order_create_takes_a_redirect_url_and_shows_the_checkout_page(tmp_path:
     assert runner.invoke(cli, ["--config", str(config), "db", "upgrade"]).exit_code == 0
     made = runner.invoke(
         cli,
-        ["--config", str(config), "order", "create", "--order-id", "R-1", "--chain", "btc"]
-        + ["--asset", "BTC", "--amount", "0.01", "--redirect-url", "https://shop.example/r"],
+        [*order_args(config, "R-1"), "--redirect-url", "https://shop.example/r"],
     )
     assert made.exit_code == 0, made.output
     assert "https://pay.example.com/pay/" in made.stdout
     refused = runner.invoke(
         cli,
-        ["--config", str(config), "order", "create", "--order-id", "R-2", "--chain", "btc"]
-        + ["--asset", "BTC", "--amount", "0.01", "--redirect-url", "ftp://x"],
+        [*order_args(config, "R-2"), "--redirect-url", "ftp://x"],
     )
     assert refused.exit_code != 0
     assert "redirect_url" in refused.output
 
 
 PUBLIC = 'api: {listen: "127.0.0.1:0", public_url: "https://pay.example.com/"}'
+
+
+def order_args(config: Path, order_id: str) -> list[str]:
+    return [
+        *("--config", str(config), "order", "create", "--order-id", order_id),
+        *("--chain", "btc", "--asset", "BTC", "--amount", "0.01"),
+    ]
