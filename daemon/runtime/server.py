@@ -138,6 +138,14 @@ async def _run(
         if container.config.api.public_url is None:  # checkout URLs on the bound port
             shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
             container.orders.views.served_at(f"http://{shown}:{bound[1]}")
+            if container.db.dialect == "postgresql":
+                log.warning(
+                    "api.public_url is not set: checkout URLs name this instance (%s:%s), "
+                    "so orders and webhooks from other instances name theirs; set it to "
+                    "the address customers reach",
+                    shown,
+                    bound[1],
+                )
         watching = ", ".join(container.watchers) or "no chains"
         notifier.ready(f"API on http://{bound[0]}:{bound[1]}; watching {watching}")
         if on_ready is not None:

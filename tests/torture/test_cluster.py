@@ -114,7 +114,7 @@ def config(port: int, metrics: int, nodes: dict[str, EvmNode], store: str, url: 
     )
     return f"""
 database_url: {url}
-api: {{listen: "127.0.0.1:{port}"}}
+api: {{listen: "127.0.0.1:{port}", public_url: "https://pay.cluster.example"}}
 metrics: {{listen: "127.0.0.1:{metrics}"}}
 orders: {{expires_in: 6h, late_window: 24h, underpaid_tolerance_percent: 0}}
 chains:{chains}
