@@ -352,3 +352,29 @@ def test_another_instances_commit_reaches_this_instances_stream(
         # NOTIFY brings it in milliseconds; without it, only this instance's own next
         # commit (its heartbeat, seconds later) or the minute's look would.
         assert got[1][0] - sent < 2.5
+
+
+def test_shutdown_ends_the_open_streams_at_once(make_container: ContainerFactory) -> None:
+    """SIGTERM's path: the open event streams end (the browser reconnects or polls)
+    instead of holding the server until its grace runs out."""
+    container = make_container()
+    got: list[tuple[float, str]] = []
+    ended = threading.Event()
+
+    def follow(url: str) -> None:
+        with httpx.stream("GET", url, timeout=30) as s:
+            read_events(s.iter_lines(), got)
+        ended.set()
+
+    with running_api(container) as api:
+        url = api.base_url + path_of(create(api, ORDER)) + "/events"
+        reader = threading.Thread(target=follow, args=(url,), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 10
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert got, "the stream did not start"
+        began = time.monotonic()
+    stopped = time.monotonic() - began
+    assert ended.wait(10)
+    assert stopped < 1.5  # the API's grace is 2 s: nothing waited for it
