@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from daemon.api.params import raw_body
 from daemon.checkout.clients import Allowance, ClientAddresses
 from daemon.checkout.languages import Catalogues, Messages
 from daemon.checkout.page import Pages, new_nonce, security_headers
@@ -173,12 +174,7 @@ class CheckoutRoutes:
         if isinstance(found, Response):
             return found
         token = request.path_params["token"]
-        size = int(request.headers.get("content-length") or 0)
-        form = (
-            parse_qs((await request.body()).decode("utf-8", "replace"))
-            if size <= MAX_FORM_BYTES
-            else {}
-        )
+        form = parse_qs((await raw_body(request, MAX_FORM_BYTES)).decode("utf-8", "replace"))
         option = (form.get("option") or [""])[0][:60]
         chain, _, asset = option.partition(":")
         order_id, now = found[0].id, self.clock()

@@ -378,3 +378,27 @@ def test_shutdown_ends_the_open_streams_at_once(make_container: ContainerFactory
     stopped = time.monotonic() - began
     assert ended.wait(10)
     assert stopped < 1.5  # the API's grace is 2 s: nothing waited for it
+
+
+def test_an_oversized_pick_form_is_refused_unread(make_container: ContainerFactory) -> None:
+    """The coin form's body is read through the API's bounded reader: past 1 KB it is
+    413 and nothing is picked (it was read whole, then ignored)."""
+    container = make_container(extra=f"orders: {{addresses: lazy}}\n{RATES}")
+    with running_api(container) as api:
+        order = create(
+            api,
+            {
+                "order_id": "C-3",
+                "price": {"amount": "30.00", "currency": "EUR"},
+                "accept": [{"chain": "eth", "asset": "ETH"}, {"chain": "eth", "asset": "USDC"}],
+            },
+        )
+        big = httpx.post(
+            api.base_url + path_of(order) + "/pick",
+            content=b"option=eth:USDC&pad=" + b"x" * 4096,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert big.status_code == 413
+        assert big.json()["error"]["code"] == "payload_too_large"
+        after = httpx.get(f"{api.base_url}/v1/orders/{order['id']}", headers=api.auth).json()
+        assert after["options"][1]["address"] is None
