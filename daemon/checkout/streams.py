@@ -160,54 +160,52 @@ def _changed_since(conn: Connection, after: int) -> tuple[set[int], int]:
 
 
 def digests(conn: Connection, seqs: Iterable[int]) -> dict[int, str]:
-    """The page digest of each order, from the tables (as :func:`checkout_state`
-    computes it from the records)."""
+    """The page digest of each order (a chunk of them: one ``IN`` list), from the tables
+    (as :func:`checkout_state` computes it from the records)."""
     found: dict[int, str] = {}
-    wanted = sorted(seqs)
-    for start in range(0, len(wanted), CHUNK):
-        chunk = wanted[start : start + CHUNK]
-        moved = {
-            r.order_seq: (r.n, r.confirmations, r.removed)
-            for r in conn.execute(
-                select(
-                    transfers.c.order_seq,
-                    func.count().label("n"),
-                    func.coalesce(func.sum(transfers.c.confirmations), 0).label("confirmations"),
-                    func.count().filter(transfers.c.removed).label("removed"),
-                )
-                .where(transfers.c.order_seq.in_(chunk))
-                .group_by(transfers.c.order_seq)
-            )
-        }
-        picked = {
-            int(row.order_seq): int(row.n)
-            for row in conn.execute(
-                select(order_addresses.c.order_seq, func.count().label("n"))
-                .where(order_addresses.c.order_seq.in_(chunk))
-                .group_by(order_addresses.c.order_seq)
-            )
-        }
-        rows = conn.execute(
+    chunk = sorted(seqs)
+    moved = {
+        r.order_seq: (r.n, r.confirmations, r.removed)
+        for r in conn.execute(
             select(
-                orders.c.seq,
-                orders.c.status,
-                orders.c.exception,
-                orders.c.received_base,
-                orders.c.received_confirmed_base,
-            ).where(orders.c.seq.in_(chunk))
-        )
-        for r in rows:
-            n, confirmations, removed = moved.get(r.seq, (0, 0, 0))
-            found[r.seq] = digest(
-                r.status,
-                r.exception,
-                int(r.received_base),
-                int(r.received_confirmed_base),
-                int(n),
-                int(confirmations),
-                int(removed),
-                int(picked.get(r.seq, 0)),
+                transfers.c.order_seq,
+                func.count().label("n"),
+                func.coalesce(func.sum(transfers.c.confirmations), 0).label("confirmations"),
+                func.count().filter(transfers.c.removed).label("removed"),
             )
+            .where(transfers.c.order_seq.in_(chunk))
+            .group_by(transfers.c.order_seq)
+        )
+    }
+    picked = {
+        int(row.order_seq): int(row.n)
+        for row in conn.execute(
+            select(order_addresses.c.order_seq, func.count().label("n"))
+            .where(order_addresses.c.order_seq.in_(chunk))
+            .group_by(order_addresses.c.order_seq)
+        )
+    }
+    rows = conn.execute(
+        select(
+            orders.c.seq,
+            orders.c.status,
+            orders.c.exception,
+            orders.c.received_base,
+            orders.c.received_confirmed_base,
+        ).where(orders.c.seq.in_(chunk))
+    )
+    for r in rows:
+        n, confirmations, removed = moved.get(r.seq, (0, 0, 0))
+        found[r.seq] = digest(
+            r.status,
+            r.exception,
+            int(r.received_base),
+            int(r.received_confirmed_base),
+            int(n),
+            int(confirmations),
+            int(removed),
+            int(picked.get(r.seq, 0)),
+        )
     return found
 
 
