@@ -103,7 +103,7 @@ class Pages:
             expires_ms=int(state.expires_at.timestamp() * 1000),
             left=f"{left // 60:02d}:{left % 60:02d}",
             price=self._price(state, t),
-            received=self._received(state, chosen, t),
+            received=self._received(state, t),
             send_amount=_amount(chosen),
             rate=self._rate(state, chosen, t),
             qr=self._qr(chosen, t),
@@ -118,16 +118,14 @@ class Pages:
     def _price(state: CheckoutState, t: Messages) -> str | None:
         if state.price_minor is None or state.price_currency is None:
             return None
-        value = Decimal(format_price(state.price_minor, state.price_currency))
-        return str(format_currency(value, state.price_currency, locale=t.lang))
+        return _fiat(state.price_minor, state.price_currency, t)
 
     @staticmethod
-    def _received(state: CheckoutState, chosen: PayOption | None, t: Messages) -> str | None:
+    def _received(state: CheckoutState, t: Messages) -> str | None:
         if state.status != "underpaid":
             return None
         if state.price_currency is not None and len(state.options) > 1:
-            value = Decimal(format_price(state.received_base, state.price_currency))
-            return str(format_currency(value, state.price_currency, locale=t.lang))
+            return _fiat(state.received_base, state.price_currency, t)  # in minor units
         one = state.options[0]
         return f"{format_amount(state.received_base, one.decimals)} {one.asset}"
 
@@ -143,6 +141,11 @@ class Pages:
             return None
         label = t("qr.label", amount=_amount(chosen), asset=chosen.asset)
         return qr_markup(chosen.uri, label)
+
+
+def _fiat(minor: int, currency: str, t: Messages) -> str:
+    """Minor units of a currency as the page's language writes money ("30,00 €")."""
+    return str(format_currency(Decimal(format_price(minor, currency)), currency, locale=t.lang))
 
 
 def _amount(chosen: PayOption | None) -> str:
