@@ -155,7 +155,8 @@ def _options(
         assert order.decimals is not None
         assert order.amount_base is not None
         send = order.amount_base - order.received_base if underpaid else order.amount_base
-        chosen.append((order.chain, order.asset, order.decimals, order.amount_base, None, send))
+        rate = order.options[0].rate if order.options else None  # priced in fiat: locked
+        chosen.append((order.chain, order.asset, order.decimals, order.amount_base, rate, send))
         address = {order.chain: order.address}
     else:
         live = [r for r in records if counting.counts(r) and not r.transfer.removed]

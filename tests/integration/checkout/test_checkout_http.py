@@ -402,3 +402,23 @@ def test_an_oversized_pick_form_is_refused_unread(make_container: ContainerFacto
         assert big.json()["error"]["code"] == "payload_too_large"
         after = httpx.get(f"{api.base_url}/v1/orders/{order['id']}", headers=api.auth).json()
         assert after["options"][1]["address"] is None
+
+
+def test_a_one_option_fiat_order_shows_its_price_and_locked_rate(
+    make_container: ContainerFactory,
+) -> None:
+    container = make_container(extra=RATES)
+    with running_api(container) as api:
+        order = create(
+            api,
+            {
+                "order_id": "C-4",
+                "price": {"amount": "30.00", "currency": "EUR"},
+                "chain": "btc",
+                "asset": "BTC",
+            },
+        )
+        page = httpx.get(api.base_url + path_of(order)).text
+        assert f'<span id="amount">{order["amount"]}</span>' in page
+        assert "€30.00" in page
+        assert "1 BTC = €60,000.00" in page
